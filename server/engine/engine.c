@@ -1,0 +1,2 @@
+/* engine.c: placeholder translation unit until the engine lands (see engine.h). */
+#include "engine.h"
