@@ -2,7 +2,7 @@
 function(dmlog_warnings target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-    -Wpointer-arith -Wcast-qual -Wvla -Wundef -Wnull-dereference -Wimplicit-fallthrough
+    -Wpointer-arith -Wvla -Wundef -Wnull-dereference -Wimplicit-fallthrough
     -Wno-unused-parameter)
   if(DMLOG_WERROR)
     target_compile_options(${target} PRIVATE -Werror)

@@ -1,0 +1,27 @@
+/* admin.h: answers to the admin role's queries (status, list logs, show one log).
+ *
+ * Built from the applied state (under the fsm lock) and the raft status. The reply messages
+ * point into memory held by struct admin_reply until admin_reply_free(). libevent thread only.
+ */
+#ifndef DMLOG_ADMIN_H
+#define DMLOG_ADMIN_H
+
+#include "dmlog.pb-c.h"
+
+struct server;
+
+struct admin_reply {
+	void **allocs;        /* everything allocated for the reply */
+	size_t nallocs, capallocs;
+	int error;            /* sticky allocation failure */
+	char errmsg[200];
+};
+
+/* Fills out's body for an admin request. 0, or a negative errno with ar->errmsg (unknown uuid:
+ * -ENOENT; out of memory: -ENOMEM). Call admin_reply_free() after sending, on success. */
+int admin_answer(struct server *srv, const Dmlog__ClientMessage *cm, struct admin_reply *ar,
+		 Dmlog__ServerMessage *out);
+
+void admin_reply_free(struct admin_reply *ar);
+
+#endif /* DMLOG_ADMIN_H */

@@ -1,0 +1,212 @@
+/* batch.c: group commit of mutating commands into Raft entries (see batch.h). */
+#include "batch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsm.h"
+#include "log.h"
+#include "raftsvc.h"
+#include "server.h"
+#include "session.h"
+#include "snapbuf.h"
+
+/* Bounds of one entry: beyond them new commands are refused with -ENOBUFS (sessions also stop
+ * reading at their own in-flight limit long before). */
+#define BATCH_MAX_COMMANDS 65536
+#define BATCH_MAX_BYTES (16u << 20)
+
+struct batch_waiter {
+	struct session *s;   /* referenced; NULL for fire-and-forget commands */
+	uint64_t request_id;
+	uint32_t op;
+};
+
+/* One entry being filled or in flight. */
+struct batch_entry {
+	struct snapbuf bytes;  /* packed PeerEntry: repeated field 1, one Command each */
+	struct batch_waiter *w;
+	size_t nw, capw;
+	size_t ncommands;
+};
+
+struct batch {
+	struct server *srv;
+	struct batch_entry pending;
+	struct batch_entry *inflight; /* NULL when no entry is in flight */
+};
+
+static void entry_reset(struct batch_entry *e)
+{
+	free(e->bytes.data);
+	free(e->w);
+	memset(e, 0, sizeof(*e));
+}
+
+struct batch *batch_new(struct server *srv)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (b)
+		b->srv = srv;
+	return b;
+}
+
+static void entry_fail(struct batch_entry *e, int err, const char *msg)
+{
+	for (size_t i = 0; i < e->nw; i++) {
+		struct session *s = e->w[i].s;
+
+		if (!s)
+			continue;
+		session_reply_error(s, e->w[i].request_id, err, msg);
+		session_unref(s);
+	}
+	entry_reset(e);
+}
+
+void batch_free(struct batch *b)
+{
+	if (!b)
+		return;
+	entry_fail(&b->pending, -ESHUTDOWN, "server stopping");
+	if (b->inflight) {
+		/* raftsvc_stop() already called the done callback for it or will not call it any
+		 * more; either way nobody else owns it now. */
+		entry_fail(b->inflight, -ESHUTDOWN, "server stopping");
+		free(b->inflight);
+	}
+	free(b);
+}
+
+size_t batch_pending(const struct batch *b)
+{
+	return b->pending.ncommands + (b->inflight ? b->inflight->ncommands : 0);
+}
+
+static void batch_flush(struct batch *b);
+
+static void batch_done(void *arg, int status, uint64_t index)
+{
+	struct batch *b = arg;
+	struct batch_entry *e = b->inflight;
+	struct fsm *fsm = b->srv->fsm;
+
+	(void)index;
+	b->inflight = NULL;
+	if (status != 0) {
+		const char *why = status == -EAGAIN ? "leadership lost before commit; retry"
+			      : status == -ESHUTDOWN ? "server stopping"
+						     : "commit failed";
+
+		log_warning("raft entry not committed: %s commands=%zu", why, e->ncommands);
+		entry_fail(e, status, why);
+		free(e);
+		batch_flush(b);
+		return;
+	}
+	for (size_t i = 0; i < e->nw; i++) {
+		struct batch_waiter *w = &e->w[i];
+		struct dedup_result res;
+		bool found;
+
+		if (!w->s)
+			continue;
+		fsm_lock(fsm);
+		found = fsm_result(fsm, session_identity(w->s), session_client_id(w->s), w->request_id,
+				   &res);
+		fsm_unlock(fsm);
+		if (found) {
+			session_reply_result(w->s, w->request_id, w->op, &res);
+		} else {
+			/* Evicted already: the client exceeded the exactly-once window. */
+			session_reply_error(w->s, w->request_id, -EOVERFLOW,
+					    "result no longer held (too many requests in flight)");
+		}
+		session_unref(w->s);
+	}
+	entry_reset(e);
+	free(e);
+	batch_flush(b);
+}
+
+static void batch_flush(struct batch *b)
+{
+	struct batch_entry *e;
+	int rc;
+
+	if (b->inflight || b->pending.ncommands == 0 || b->srv->stopping)
+		return;
+	e = malloc(sizeof(*e));
+	if (!e) {
+		entry_fail(&b->pending, -ENOMEM, "out of memory");
+		return;
+	}
+	*e = b->pending;
+	memset(&b->pending, 0, sizeof(b->pending));
+	b->inflight = e;
+	rc = raftsvc_submit(b->srv->raft, e->bytes.data, e->bytes.len, batch_done, b);
+	if (rc) {
+		b->inflight = NULL;
+		log_err("raft submit failed: %s commands=%zu", strerror(-rc), e->ncommands);
+		entry_fail(e, rc, "commit failed");
+		free(e);
+	}
+}
+
+/* Appends a protobuf varint. */
+static void put_varint(struct snapbuf *out, uint64_t v)
+{
+	uint8_t x[10];
+	size_t n = 0;
+
+	do {
+		x[n] = (uint8_t)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			x[n] |= 0x80;
+		n++;
+	} while (v);
+	snapbuf_put(out, x, n);
+}
+
+int batch_add(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
+	      uint64_t request_id)
+{
+	struct batch_entry *e = &b->pending;
+	size_t len = dmlog__command__get_packed_size(cmd);
+	size_t start = e->bytes.len;
+	uint8_t *dst;
+
+	if (e->ncommands >= BATCH_MAX_COMMANDS || e->bytes.len + len + 16 > BATCH_MAX_BYTES)
+		return -ENOBUFS;
+	if (s && e->nw == e->capw) {
+		size_t cap = e->capw ? e->capw * 2 : 64;
+		struct batch_waiter *w = realloc(e->w, cap * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		e->w = w;
+		e->capw = cap;
+	}
+	/* PeerEntry field 1 (commands), wire type 2: tag, length, the packed Command. Packing
+	 * each command as it arrives lets the entry be sent without re-encoding the batch. */
+	snapbuf_u8(&e->bytes, 0x0a);
+	put_varint(&e->bytes, len);
+	dst = snapbuf_extend(&e->bytes, len);
+	if (dst)
+		dmlog__command__pack(cmd, dst);
+	if (e->bytes.error) {
+		e->bytes.error = 0;
+		e->bytes.len = start;
+		return -ENOMEM;
+	}
+	e->ncommands++;
+	if (s) {
+		e->w[e->nw++] = (struct batch_waiter){.s = s, .request_id = request_id, .op = op};
+		session_ref(s);
+	}
+	batch_flush(b);
+	return 0;
+}

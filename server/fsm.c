@@ -1,0 +1,299 @@
+/* fsm.c: the replicated state machine of dmlogd (see fsm.h). */
+#include "fsm.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dmlog.pb-c.h"
+#include "opmap.h"
+#include "snapbuf.h"
+
+#define FSM_MAGIC "DMLOGFSM"
+#define FSM_FORMAT 1
+#define FSM_DIGEST 32
+
+struct fsm_lease {
+	char node[ENGINE_NODE_NAME_MAX + 1];
+	uint32_t lease_ms;
+};
+
+struct fsm {
+	pthread_mutex_t lock;
+	struct engine *engine;
+	struct dedup *dedup;
+	uint32_t nleases;
+	struct fsm_lease leases[FSM_LEASES_MAX];
+	uint64_t applied;
+	char errmsg[256];
+};
+
+struct fsm *fsm_new(uint32_t dedup_window)
+{
+	struct fsm *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->engine = engine_new();
+	f->dedup = dedup_new(dedup_window);
+	if (!f->engine || !f->dedup) {
+		fsm_free(f);
+		return NULL;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
+void fsm_free(struct fsm *f)
+{
+	if (!f)
+		return;
+	engine_free(f->engine);
+	dedup_free(f->dedup);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+void fsm_lock(struct fsm *f)
+{
+	pthread_mutex_lock(&f->lock);
+}
+
+void fsm_unlock(struct fsm *f)
+{
+	pthread_mutex_unlock(&f->lock);
+}
+
+const struct engine *fsm_engine(const struct fsm *f)
+{
+	return f->engine;
+}
+
+const char *fsm_last_error(const struct fsm *f)
+{
+	return f->errmsg;
+}
+
+uint64_t fsm_applied_index(const struct fsm *f)
+{
+	return f->applied;
+}
+
+bool fsm_result(const struct fsm *f, const char *node, uint64_t client_id, uint64_t request_id,
+		struct dedup_result *res)
+{
+	return dedup_get(f->dedup, node, client_id, request_id, res);
+}
+
+void fsm_leases(const struct fsm *f, void (*fn)(void *arg, const char *node, uint32_t lease_ms),
+		void *arg)
+{
+	for (uint32_t i = 0; i < f->nleases; i++)
+		fn(arg, f->leases[i].node, f->leases[i].lease_ms);
+}
+
+/* Leases are kept sorted by name so that snapshots are canonical. */
+static void lease_set(struct fsm *f, const char *node, uint32_t lease_ms)
+{
+	uint32_t i = 0;
+
+	if (!node[0] || strlen(node) > ENGINE_NODE_NAME_MAX)
+		return;
+	while (i < f->nleases && strcmp(f->leases[i].node, node) < 0)
+		i++;
+	if (i < f->nleases && strcmp(f->leases[i].node, node) == 0) {
+		f->leases[i].lease_ms = lease_ms;
+		return;
+	}
+	if (f->nleases == FSM_LEASES_MAX)
+		return; /* bounded; the node just gets no lease tracking across failovers */
+	memmove(&f->leases[i + 1], &f->leases[i], (f->nleases - i) * sizeof(f->leases[0]));
+	snprintf(f->leases[i].node, sizeof(f->leases[i].node), "%s", node);
+	f->leases[i].lease_ms = lease_ms;
+	f->nleases++;
+}
+
+static void lease_drop(struct fsm *f, const char *node)
+{
+	for (uint32_t i = 0; i < f->nleases; i++)
+		if (strcmp(f->leases[i].node, node) == 0) {
+			memmove(&f->leases[i], &f->leases[i + 1],
+				(f->nleases - i - 1) * sizeof(f->leases[0]));
+			f->nleases--;
+			return;
+		}
+}
+
+static int apply_op(struct fsm *f, uint64_t index, const Dmlog__NodeOp *op)
+{
+	struct engine_req req;
+	struct engine_res res;
+	struct dedup_result dres;
+	const void *msg = op->ctr; /* the union member: every op message pointer shares it */
+	int rc;
+
+	if (dedup_get(f->dedup, op->node, op->client_id, op->request_id, &dres))
+		return 0; /* a retry of something already applied */
+	memset(&res, 0, sizeof(res));
+	rc = opmap_request(op->op_case, msg, op->node, &req, res.errmsg, sizeof(res.errmsg));
+	if (rc) {
+		res.error = rc;
+	} else {
+		engine_apply(f->engine, &req, &res);
+		if (res.error == -ENOMEM)
+			return -ENOMEM;
+	}
+	opmap_result(&res, &dres);
+	return dedup_put(f->dedup, op->node, op->client_id, op->request_id, index, &dres);
+}
+
+int fsm_apply(struct fsm *f, uint64_t index, const uint8_t *buf, size_t len)
+{
+	Dmlog__PeerEntry *e = dmlog__peer_entry__unpack(NULL, len, buf);
+	int rc = 0;
+
+	if (!e) {
+		snprintf(f->errmsg, sizeof(f->errmsg), "entry %llu: undecodable (%zu bytes)",
+			 (unsigned long long)index, len);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < e->n_commands && rc == 0; i++) {
+		const Dmlog__Command *c = e->commands[i];
+
+		switch (c->body_case) {
+		case DMLOG__COMMAND__BODY_OP:
+			rc = apply_op(f, index, c->op);
+			break;
+		case DMLOG__COMMAND__BODY_LEASE:
+			lease_set(f, c->lease->node, c->lease->lease_ms);
+			break;
+		case DMLOG__COMMAND__BODY_LOST:
+			rc = engine_node_lost(f->engine, c->lost->node);
+			lease_drop(f, c->lost->node);
+			break;
+		default:
+			break; /* a command from a newer version: ignored by design of the schema */
+		}
+	}
+	if (rc == 0)
+		f->applied = index;
+	else
+		snprintf(f->errmsg, sizeof(f->errmsg), "entry %llu: %s", (unsigned long long)index,
+			 strerror(-rc));
+	pthread_mutex_unlock(&f->lock);
+	dmlog__peer_entry__free_unpacked(e, NULL);
+	return rc;
+}
+
+static void digest(const uint8_t *p, size_t n, uint8_t out[FSM_DIGEST])
+{
+	unsigned int olen = FSM_DIGEST;
+
+	if (!EVP_Digest(p, n, out, &olen, EVP_sha256(), NULL))
+		memset(out, 0, FSM_DIGEST);
+}
+
+int fsm_snapshot(struct fsm *f, uint8_t **buf, size_t *len)
+{
+	struct snapbuf b = {0};
+	uint8_t *eng = NULL;
+	size_t englen = 0;
+	uint8_t d[FSM_DIGEST];
+	int rc;
+
+	pthread_mutex_lock(&f->lock);
+	rc = engine_snapshot(f->engine, &eng, &englen);
+	if (rc == 0) {
+		snapbuf_put(&b, FSM_MAGIC, 8);
+		snapbuf_u32(&b, FSM_FORMAT);
+		snapbuf_u64(&b, f->applied);
+		snapbuf_u64(&b, englen);
+		snapbuf_put(&b, eng, englen);
+		dedup_save(f->dedup, &b);
+		snapbuf_u32(&b, f->nleases);
+		for (uint32_t i = 0; i < f->nleases; i++) {
+			snapbuf_str(&b, f->leases[i].node);
+			snapbuf_u32(&b, f->leases[i].lease_ms);
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	free(eng);
+	if (rc)
+		return rc;
+	if (!b.error) {
+		digest(b.data, b.len, d);
+		snapbuf_put(&b, d, sizeof(d));
+	}
+	if (b.error) {
+		free(b.data);
+		return b.error;
+	}
+	*buf = b.data;
+	*len = b.len;
+	return 0;
+}
+
+int fsm_restore(struct fsm *f, const uint8_t *buf, size_t len)
+{
+	struct snapread r = {.p = buf, .len = len};
+	struct engine *eng = NULL;
+	struct dedup *dd = NULL;
+	struct fsm_lease leases[FSM_LEASES_MAX];
+	uint32_t nleases;
+	uint64_t applied, englen;
+	const uint8_t *p;
+	uint8_t d[FSM_DIGEST];
+	char why[200] = "";
+
+	if (len < 8 + 4 + FSM_DIGEST || memcmp(buf, FSM_MAGIC, 8) != 0) {
+		snprintf(f->errmsg, sizeof(f->errmsg), "snapshot: not a dmlogd snapshot");
+		return -EINVAL;
+	}
+	digest(buf, len - FSM_DIGEST, d);
+	if (memcmp(d, buf + len - FSM_DIGEST, FSM_DIGEST) != 0) {
+		snprintf(f->errmsg, sizeof(f->errmsg), "snapshot: checksum mismatch");
+		return -EINVAL;
+	}
+	r.len = len - FSM_DIGEST;
+	snapread_bytes(&r, 8);
+	if (snapread_u32(&r) != FSM_FORMAT) {
+		snprintf(f->errmsg, sizeof(f->errmsg), "snapshot: unknown format version");
+		return -EINVAL;
+	}
+	applied = snapread_u64(&r);
+	englen = snapread_u64(&r);
+	p = snapread_bytes(&r, englen);
+	if (p) {
+		eng = engine_restore(p, englen, why, sizeof(why));
+		if (eng)
+			dd = dedup_load(&r);
+	}
+	nleases = snapread_u32(&r);
+	if (nleases > FSM_LEASES_MAX)
+		r.bad = true;
+	for (uint32_t i = 0; i < nleases && !r.bad; i++) {
+		snapread_str(&r, leases[i].node, ENGINE_NODE_NAME_MAX);
+		leases[i].lease_ms = snapread_u32(&r);
+	}
+	if (!eng || !dd || r.bad || r.off != r.len) {
+		snprintf(f->errmsg, sizeof(f->errmsg), "snapshot: %s",
+			 why[0] ? why : "truncated or inconsistent");
+		engine_free(eng);
+		dedup_free(dd);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&f->lock);
+	engine_free(f->engine);
+	dedup_free(f->dedup);
+	f->engine = eng;
+	f->dedup = dd;
+	f->nleases = nleases;
+	memcpy(f->leases, leases, nleases * sizeof(leases[0]));
+	f->applied = applied;
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* fsm.h: dmlogd's replicated state machine — the engine, the exactly-once table, node leases.
+ *
+ * fsm_apply() runs on the raft thread for every committed entry (a packed PeerEntry: a batch of
+ * commands, group commit); the libevent thread reads the same state (IN_SYNC and the other
+ * reads, admin queries, and the stored result of each committed request). A mutex guards it:
+ * every fsm_* call that touches state takes it, and fsm_lock()/fsm_unlock() bracket a caller's
+ * several reads (the functions marked "locked" expect it held).
+ *
+ * Results travel through the exactly-once table: applying a NodeOp stores its result under
+ * (node, client_id, request_id), and the submitter, told the entry was applied, reads it there.
+ * A command whose key is already in the table is not applied again (a retry).
+ */
+#ifndef DMLOG_FSM_H
+#define DMLOG_FSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dedup.h"
+#include "engine.h"
+
+#define FSM_LEASES_MAX 256
+
+struct fsm;
+
+struct fsm *fsm_new(uint32_t dedup_window);
+void fsm_free(struct fsm *f);
+
+/* Raft thread: applies one committed PeerEntry. 0, or a negative errno when the entry cannot be
+ * applied (undecodable bytes, out of memory): fatal, the server must stop. */
+int fsm_apply(struct fsm *f, uint64_t index, const uint8_t *buf, size_t len);
+
+/* Raft thread: the whole state as one malloc'ed buffer (checksummed). 0 or -ENOMEM. */
+int fsm_snapshot(struct fsm *f, uint8_t **buf, size_t *len);
+
+/* Raft thread: replaces the state with a snapshot. 0, or -EINVAL (corrupt; reason in errmsg of
+ * fsm_last_error) / -ENOMEM, leaving the state unchanged. */
+int fsm_restore(struct fsm *f, const uint8_t *buf, size_t len);
+const char *fsm_last_error(const struct fsm *f);
+
+void fsm_lock(struct fsm *f);
+void fsm_unlock(struct fsm *f);
+
+/* Locked: the engine, for engine_read() and inspection. */
+const struct engine *fsm_engine(const struct fsm *f);
+
+/* Locked: the stored result of a request. */
+bool fsm_result(const struct fsm *f, const char *node, uint64_t client_id, uint64_t request_id,
+		struct dedup_result *res);
+
+/* Locked: the nodes holding a lease (name order); fn is called for each. */
+void fsm_leases(const struct fsm *f, void (*fn)(void *arg, const char *node, uint32_t lease_ms),
+		void *arg);
+
+/* Locked: index of the last applied entry. */
+uint64_t fsm_applied_index(const struct fsm *f);
+
+#endif /* DMLOG_FSM_H */

@@ -1,0 +1,368 @@
+/* server.c: dmlogd start-up, shutdown, signals and the pieces that tie the modules together.
+ *
+ * Start-up steps, each with its own exit code (see config.h): configuration, TLS contexts, the
+ * state directory, the Raft service (which replays the state), the listener. Then the libevent
+ * loop runs until SIGTERM/SIGINT. SIGHUP reloads what can be reloaded (log level, TLS files: a
+ * new context replaces the old only if it loads); SIGUSR1 writes a state dump to the log.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "config.h"
+#include "engine.h"
+#include "fsm.h"
+#include "lease.h"
+#include "log.h"
+#include "notify.h"
+#include "raftsvc.h"
+#include "session.h"
+#include "tls.h"
+
+#ifndef DMLOG_VERSION
+#define DMLOG_VERSION "0.0.0"
+#endif
+
+/* The running daemon, with its configuration. */
+struct daemon {
+	struct server srv;
+	struct config cfg;
+	struct event *sig[4];
+};
+
+bool server_is_leader(const struct server *srv)
+{
+	return srv->raft && raftsvc_is_leader(srv->raft);
+}
+
+void server_leader(const struct server *srv, char *id, size_t idlen, char *addr, size_t addrlen)
+{
+	id[0] = '\0';
+	addr[0] = '\0';
+	if (server_is_leader(srv)) {
+		snprintf(id, idlen, "%s", srv->id);
+		snprintf(addr, addrlen, "%s", srv->listen);
+	}
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+		      void *arg)
+{
+	(void)l;
+	session_accept(arg, fd, sa, salen);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	(void)arg;
+	/* EMFILE and friends: keep running; the listener retries on the next readiness. */
+	log_err("accept failed: %s", evutil_socket_error_to_string(err));
+}
+
+static void on_leader_change(void *arg, bool leader)
+{
+	struct server *srv = arg;
+
+	log_notice("raft leadership %s", leader ? "gained" : "lost");
+	lease_set_leader(srv->lease, leader);
+}
+
+static void on_raft_fatal(void *arg, int err, const char *msg)
+{
+	struct server *srv = arg;
+
+	log_err("raft service failed, stopping: %s (%s)", msg, strerror(-err));
+	srv->stopping = true;
+	srv->failed = true;
+	event_base_loopbreak(srv->base);
+}
+
+static int fsm_cb_apply(void *arg, uint64_t index, const uint8_t *buf, size_t len)
+{
+	return fsm_apply(arg, index, buf, len);
+}
+
+static int fsm_cb_snapshot(void *arg, uint8_t **buf, size_t *len)
+{
+	return fsm_snapshot(arg, buf, len);
+}
+
+static int fsm_cb_restore(void *arg, const uint8_t *buf, size_t len)
+{
+	int rc = fsm_restore(arg, buf, len);
+
+	if (rc)
+		log_err("snapshot restore failed: %s", fsm_last_error(arg));
+	return rc;
+}
+
+static void dump_state(struct server *srv)
+{
+	struct engine_log_info li;
+	const struct engine *e;
+
+	log_notice("state dump: leader=%s connections=%u nodes=%u batch=%zu applied=%llu",
+		   server_is_leader(srv) ? "yes" : "no", srv->nsessions, lease_count(srv->lease),
+		   batch_pending(srv->batch), (unsigned long long)fsm_applied_index(srv->fsm));
+	fsm_lock(srv->fsm);
+	e = fsm_engine(srv->fsm);
+	for (size_t i = 0; engine_log_info_at(e, i, &li) == 0; i++)
+		log_notice("state dump: log=%s type=%s regions=%llu region_size=%llu dirty=%llu in_sync=%llu state=%s instances=%u recovering=%u",
+			   log_short_uuid(li.uuid), li.type, (unsigned long long)li.region_count,
+			   (unsigned long long)li.region_size, (unsigned long long)li.dirty_count,
+			   (unsigned long long)li.sync_count, li.state, li.instances, li.assignments);
+	fsm_unlock(srv->fsm);
+}
+
+static void reload(struct daemon *d)
+{
+	struct config_reload res;
+	struct tls_files files;
+	char err[512], names[256];
+
+	notify_reloading("reloading", err, sizeof(err));
+	if (config_reload(&d->cfg, &res, err, sizeof(err)) != 0) {
+		log_err("reload: configuration kept: %s", err);
+	} else {
+		log_set_level(d->cfg.log_level);
+		if (res.changed) {
+			config_mask_names(res.changed, names, sizeof(names));
+			log_notice("reload: applied %s", names);
+		}
+		if (res.ignored) {
+			config_mask_names(res.ignored, names, sizeof(names));
+			log_warning("reload: %s changed but need a restart", names);
+		}
+	}
+	files.ca_file = d->cfg.ca_file;
+	files.cert_file = d->cfg.cert_file;
+	files.key_file = d->cfg.key_file;
+	if (tls_holder_reload(d->srv.tls, &files, err, sizeof(err)) != 0)
+		log_err("reload: TLS contexts kept: %s", err);
+	else
+		log_notice("reload: TLS contexts replaced generation=%u", tls_holder_generation(d->srv.tls));
+	notify_ready("serving", err, sizeof(err));
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char err[128];
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_notice("stopping on signal %d", (int)sig);
+		notify_stopping("stopping", err, sizeof(err));
+		d->srv.stopping = true;
+		event_base_loopbreak(d->srv.base);
+		break;
+	case SIGHUP:
+		reload(d);
+		break;
+	case SIGUSR1:
+		dump_state(&d->srv);
+		break;
+	default:
+		break;
+	}
+}
+
+static int make_dir(const char *path, char *err, size_t errlen)
+{
+	char tmp[4096];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
+		snprintf(err, errlen, "state directory path too long");
+		return -ENAMETOOLONG;
+	}
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
+			return -errno;
+		}
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static struct evconnlistener *listen_on(struct server *srv, const char *address, char *err,
+					size_t errlen)
+{
+	char host[256], port[8];
+	uint16_t p;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	struct evconnlistener *l = NULL;
+	int rc;
+
+	if (config_split_address(address, host, sizeof(host), &p, err, errlen) != 0)
+		return NULL;
+	snprintf(port, sizeof(port), "%u", p);
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "listen %s: %s", address, gai_strerror(rc));
+		return NULL;
+	}
+	l = evconnlistener_new_bind(srv->base, on_accept, srv,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+				    128, ai->ai_addr, (int)ai->ai_addrlen);
+	if (!l)
+		snprintf(err, errlen, "listen %s: %s", address, strerror(errno));
+	else
+		evconnlistener_set_error_cb(l, on_accept_error);
+	freeaddrinfo(ai);
+	return l;
+}
+
+static void daemon_cleanup(struct daemon *d)
+{
+	for (size_t i = 0; i < sizeof(d->sig) / sizeof(d->sig[0]); i++)
+		if (d->sig[i])
+			event_free(d->sig[i]);
+	if (d->srv.listener)
+		evconnlistener_free(d->srv.listener);
+	session_close_all(&d->srv);
+	raftsvc_stop(d->srv.raft);
+	d->srv.raft = NULL;
+	batch_free(d->srv.batch);
+	lease_free(d->srv.lease);
+	fsm_free(d->srv.fsm);
+	tls_holder_free(d->srv.tls);
+	if (d->srv.base)
+		event_base_free(d->srv.base);
+	config_free(&d->cfg);
+}
+
+int server_main(int argc, char *argv[])
+{
+	static struct daemon d;
+	struct server *srv = &d.srv;
+	enum config_action action = CONFIG_ACTION_RUN;
+	struct tls_files files;
+	struct raftsvc_config rc;
+	char err[1024], raftdir[4200];
+	int load, code;
+	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+
+	log_init("dmlogd");
+	load = config_from_args(&d.cfg, argc, argv, &action, err, sizeof(err));
+	code = config_run_action(action, load, err, &d.cfg, "dmlogd", stdout, stderr);
+	if (code >= 0) {
+		config_free(&d.cfg);
+		return code;
+	}
+	log_set_level(d.cfg.log_level);
+	log_set_target(d.cfg.log_target);
+	log_set_timestamps(d.cfg.log_timestamps);
+	signal(SIGPIPE, SIG_IGN);
+	evthread_use_pthreads();
+
+	srv->id = d.cfg.id;
+	srv->listen = d.cfg.listen;
+	srv->version = DMLOG_VERSION;
+	srv->lim.max_frame = (uint32_t)d.cfg.max_frame;
+	srv->lim.max_connections = (uint32_t)d.cfg.max_connections;
+	srv->lim.idle_timeout_ms = (uint32_t)d.cfg.idle_timeout_ms;
+	srv->lim.handshake_timeout_ms = 10000;
+	srv->lim.node_lease_ms = (uint32_t)d.cfg.node_lease_ms;
+	srv->lim.write_high_watermark = (uint32_t)d.cfg.write_high_watermark;
+	srv->lim.max_in_flight = (uint32_t)(d.cfg.dedup_window / 2);
+	LIST_INIT(&srv->sessions);
+
+	srv->base = event_base_new();
+	if (!srv->base) {
+		log_err("cannot create the event loop");
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_FAILURE;
+	}
+	files.ca_file = d.cfg.ca_file;
+	files.cert_file = d.cfg.cert_file;
+	files.key_file = d.cfg.key_file;
+	srv->tls = tls_holder_new(&files, err, sizeof(err));
+	if (!srv->tls) {
+		log_err("cannot start: TLS: %s", err);
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_TLS;
+	}
+	snprintf(raftdir, sizeof(raftdir), "%s/raft", d.cfg.state_dir);
+	if (make_dir(raftdir, err, sizeof(err)) != 0) {
+		log_err("cannot start: state directory: %s", err);
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_STATE;
+	}
+	srv->fsm = fsm_new((uint32_t)d.cfg.dedup_window);
+	srv->batch = batch_new(srv);
+	srv->lease = srv->base ? lease_new(srv) : NULL;
+	if (!srv->fsm || !srv->batch || !srv->lease) {
+		log_err("cannot start: out of memory");
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_FAILURE;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.data_dir = raftdir;
+	rc.id = (uint64_t)d.cfg.raft_id;
+	rc.address = d.cfg.raft_address;
+	rc.base = srv->base;
+	rc.fsm.arg = srv->fsm;
+	rc.fsm.apply = fsm_cb_apply;
+	rc.fsm.snapshot = fsm_cb_snapshot;
+	rc.fsm.restore = fsm_cb_restore;
+	rc.snapshot_threshold = (unsigned)d.cfg.snapshot_threshold;
+	rc.snapshot_trailing = (unsigned)d.cfg.snapshot_trailing;
+	rc.election_timeout_ms = (unsigned)d.cfg.election_timeout_ms;
+	rc.heartbeat_ms = (unsigned)d.cfg.heartbeat_ms;
+	rc.on_leader_change = on_leader_change;
+	rc.on_leader_change_arg = srv;
+	rc.on_fatal = on_raft_fatal;
+	rc.on_fatal_arg = srv;
+	srv->raft = raftsvc_start(&rc, err, sizeof(err));
+	if (!srv->raft) {
+		log_err("cannot start: raft: %s", err);
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_RAFT;
+	}
+	srv->listener = listen_on(srv, d.cfg.listen, err, sizeof(err));
+	if (!srv->listener) {
+		log_err("cannot start: %s", err);
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_LISTEN;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		d.sig[i] = evsignal_new(srv->base, sigs[i], on_signal, &d);
+		if (d.sig[i])
+			event_add(d.sig[i], NULL);
+	}
+	lease_set_leader(srv->lease, server_is_leader(srv));
+	log_notice("dmlogd %s ready id=%s listen=%s state_dir=%s raft_address=%s", DMLOG_VERSION, srv->id,
+		   d.cfg.listen, d.cfg.state_dir, d.cfg.raft_address);
+	notify_ready("serving", err, sizeof(err));
+	event_base_dispatch(srv->base);
+	code = srv->failed ? CONFIG_EXIT_FAILURE : CONFIG_EXIT_OK;
+	log_notice("dmlogd stopped");
+	daemon_cleanup(&d);
+	return code;
+}

@@ -1,0 +1,577 @@
+/* session.c: one client connection of dmlogd (see session.h). */
+#include "session.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "batch.h"
+#include "dmlog.pb-c.h"
+#include "engine.h"
+#include "frame.h"
+#include "fsm.h"
+#include "lease.h"
+#include "log.h"
+#include "opmap.h"
+#include "server.h"
+#include "tls.h"
+
+enum session_state {
+	SESSION_HANDSHAKE, /* TLS handshake under way */
+	SESSION_HELLO,     /* waiting for Hello */
+	SESSION_READY,
+	SESSION_CLOSING,   /* flushing a last reply, then closed */
+	SESSION_DEAD,      /* closed; kept until the last reference goes */
+};
+
+struct session {
+	LIST_ENTRY(session) link;
+	struct server *srv;
+	struct bufferevent *bev;
+	struct frame_decoder dec;
+	enum session_state state;
+	struct tls_identity id;  /* role and name from the client's certificate */
+	char addr[64];
+	uint64_t serial;
+	uint64_t client_id;
+	unsigned refs;
+	unsigned in_flight;
+	bool read_paused;
+};
+
+static void session_read_cb(struct bufferevent *bev, void *arg);
+static void session_write_cb(struct bufferevent *bev, void *arg);
+static void session_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void timeval_ms(struct timeval *tv, uint32_t ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+bool session_alive(const struct session *s)
+{
+	return s->state != SESSION_DEAD && s->state != SESSION_CLOSING;
+}
+
+const char *session_identity(const struct session *s)
+{
+	return s->id.name;
+}
+
+uint64_t session_client_id(const struct session *s)
+{
+	return s->client_id;
+}
+
+void session_ref(struct session *s)
+{
+	s->refs++;
+}
+
+static void session_destroy(struct session *s)
+{
+	frame_decoder_free(&s->dec);
+	free(s);
+}
+
+void session_unref(struct session *s)
+{
+	if (--s->refs == 0)
+		session_destroy(s);
+}
+
+/* Closes the connection now; the struct lives on while referenced. */
+static void session_close(struct session *s)
+{
+	if (s->state == SESSION_DEAD)
+		return;
+	s->state = SESSION_DEAD;
+	if (s->bev) {
+		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+		if (ssl)
+			SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	LIST_REMOVE(s, link);
+	s->srv->nsessions--;
+	session_unref(s);
+}
+
+/* Stops reading, lets the output drain, then closes (a last Error reply gets out). */
+static void session_close_after_flush(struct session *s)
+{
+	if (s->state == SESSION_DEAD || s->state == SESSION_CLOSING)
+		return;
+	s->state = SESSION_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0) {
+		session_close(s);
+		return;
+	}
+	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
+}
+
+static void session_send(struct session *s, const Dmlog__ServerMessage *m)
+{
+	size_t len;
+	struct evbuffer *out;
+	struct evbuffer_iovec v;
+	uint8_t *p;
+
+	if (!s->bev || s->state == SESSION_DEAD)
+		return;
+	len = dmlog__server_message__get_packed_size(m);
+	out = bufferevent_get_output(s->bev);
+	if (evbuffer_reserve_space(out, (ev_ssize_t)(len + FRAME_HEADER_SIZE), &v, 1) < 1) {
+		log_err("session: out of memory for a reply session=%llu", (unsigned long long)s->serial);
+		session_close(s);
+		return;
+	}
+	p = v.iov_base;
+	frame_put_header(p, (uint32_t)len);
+	dmlog__server_message__pack(m, p + FRAME_HEADER_SIZE);
+	v.iov_len = len + FRAME_HEADER_SIZE;
+	evbuffer_commit_space(out, &v, 1);
+	if (!s->read_paused && evbuffer_get_length(out) > s->srv->lim.write_high_watermark) {
+		/* Back-pressure: a client that does not read its replies gets no more service. */
+		bufferevent_disable(s->bev, EV_READ);
+		s->read_paused = true;
+	}
+}
+
+void session_reply_error(struct session *s, uint64_t id, int err, const char *msg)
+{
+	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+	Dmlog__Error e = DMLOG__ERROR__INIT;
+
+	e.errno_neg = err < 0 ? err : -err;
+	e.message = (char *)msg;
+	m.id = id;
+	m.body_case = DMLOG__SERVER_MESSAGE__BODY_ERROR;
+	m.error = &e;
+	session_send(s, &m);
+}
+
+/* Bad input: tell the client why (if it can still hear it), log it, close. */
+static void session_reject(struct session *s, uint64_t id, int err, const char *why)
+{
+	log_warning("closing connection: %s session=%llu peer=%s identity=%s", why,
+		    (unsigned long long)s->serial, s->addr, s->id.name[0] ? s->id.name : "-");
+	if (s->state != SESSION_HANDSHAKE)
+		session_reply_error(s, id, err, why);
+	session_close_after_flush(s);
+}
+
+static void session_maybe_resume_reading(struct session *s)
+{
+	if (!s->read_paused || !s->bev || s->state != SESSION_READY)
+		return;
+	if (s->in_flight < s->srv->lim.max_in_flight &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) <= s->srv->lim.write_high_watermark / 2) {
+		s->read_paused = false;
+		bufferevent_enable(s->bev, EV_READ);
+		/* Frames may already be buffered: process them without waiting for new bytes. */
+		session_read_cb(s->bev, s);
+	}
+}
+
+void session_reply_result(struct session *s, uint64_t id, uint32_t op,
+			  const struct dedup_result *res)
+{
+	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+	struct opmap_reply store;
+
+	if (s->in_flight)
+		s->in_flight--;
+	if (!session_alive(s))
+		return;
+	m.id = id;
+	opmap_reply(op, res, &store, &m);
+	session_send(s, &m);
+	session_maybe_resume_reading(s);
+}
+
+static void session_not_leader(struct session *s, uint64_t id)
+{
+	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+	Dmlog__NotLeader nl = DMLOG__NOT_LEADER__INIT;
+	char leader_id[32] = "", leader_addr[64] = "";
+
+	server_leader(s->srv, leader_id, sizeof(leader_id), leader_addr, sizeof(leader_addr));
+	nl.leader_id = leader_id;
+	nl.leader_address = leader_addr;
+	m.id = id;
+	m.body_case = DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER;
+	m.not_leader = &nl;
+	session_send(s, &m);
+}
+
+static void session_hello(struct session *s, const Dmlog__ClientMessage *cm)
+{
+	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+	Dmlog__HelloReply hr = DMLOG__HELLO_REPLY__INIT;
+	const Dmlog__Hello *h = cm->hello;
+
+	if (h->protocol_version != DMLOG__VERSION__PROTOCOL_VERSION) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "protocol version %u not supported (this server speaks %d)",
+			 h->protocol_version, DMLOG__VERSION__PROTOCOL_VERSION);
+		session_reject(s, cm->id, -EPROTONOSUPPORT, why);
+		return;
+	}
+	s->client_id = h->client_id;
+	s->state = SESSION_READY;
+	hr.protocol_version = DMLOG__VERSION__PROTOCOL_VERSION;
+	hr.server_id = (char *)s->srv->id;
+	hr.role = (char *)tls_role_name(s->id.role);
+	hr.identity = s->id.name;
+	hr.lease_ms = s->srv->lim.node_lease_ms;
+	m.id = cm->id;
+	m.body_case = DMLOG__SERVER_MESSAGE__BODY_HELLO;
+	m.hello = &hr;
+	session_send(s, &m);
+	log_info("session ready session=%llu peer=%s role=%s identity=%s", (unsigned long long)s->serial,
+		 s->addr, tls_role_name(s->id.role), s->id.name);
+	if (s->id.role == TLS_ROLE_NODE)
+		lease_hello(s->srv->lease, s->id.name);
+}
+
+static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
+			    const struct engine_req *req)
+{
+	struct engine_res res;
+	struct dedup_result dres;
+	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+	struct opmap_reply store;
+
+	/* Linearizable: every acknowledged mutation was applied before its reply went out, and this
+	 * thread sent that reply, so the applied state read here already holds it. A follower never
+	 * gets here (it redirects), and a deposed leader stops answering when raft tells it. */
+	fsm_lock(s->srv->fsm);
+	engine_read(fsm_engine(s->srv->fsm), req, &res);
+	fsm_unlock(s->srv->fsm);
+	opmap_result(&res, &dres);
+	m.id = cm->id;
+	opmap_reply(req->op, &dres, &store, &m);
+	session_send(s, &m);
+}
+
+static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, uint32_t op)
+{
+	Dmlog__Command cmd = DMLOG__COMMAND__INIT;
+	Dmlog__NodeOp nop = DMLOG__NODE_OP__INIT;
+	struct dedup_result dres;
+	bool known;
+	int rc;
+
+	/* A retry of a request that was already applied gets the stored answer. */
+	fsm_lock(s->srv->fsm);
+	known = fsm_result(s->srv->fsm, s->id.name, s->client_id, cm->id, &dres);
+	fsm_unlock(s->srv->fsm);
+	if (known) {
+		s->in_flight++;
+		session_reply_result(s, cm->id, op, &dres);
+		return;
+	}
+	nop.node = s->id.name;
+	nop.request_id = cm->id;
+	nop.client_id = s->client_id;
+	nop.op_case = (Dmlog__NodeOp__OpCase)cm->body_case;
+	nop.ctr = cm->ctr; /* same union slot for every op message */
+	cmd.body_case = DMLOG__COMMAND__BODY_OP;
+	cmd.op = &nop;
+	rc = batch_add(s->srv->batch, &cmd, s, op, cm->id);
+	if (rc) {
+		session_reply_error(s, cm->id, rc, "server busy: commit queue full");
+		return;
+	}
+	s->in_flight++;
+	if (s->in_flight >= s->srv->lim.max_in_flight && !s->read_paused) {
+		bufferevent_disable(s->bev, EV_READ);
+		s->read_paused = true;
+	}
+}
+
+static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm)
+{
+	struct engine_req req;
+	char err[160];
+	uint32_t op = opmap_op(cm->body_case);
+	int rc;
+
+	if (s->id.role != TLS_ROLE_NODE) {
+		session_reject(s, cm->id, -EPERM, "log requests are for the node role only");
+		return;
+	}
+	rc = opmap_request(cm->body_case, cm->ctr, s->id.name, &req, err, sizeof(err));
+	if (rc) {
+		session_reject(s, cm->id, rc, err);
+		return;
+	}
+	lease_touch(s->srv->lease, s->id.name);
+	if (!server_is_leader(s->srv)) {
+		session_not_leader(s, cm->id);
+		return;
+	}
+	if (engine_op_is_read(op))
+		session_read_op(s, cm, &req);
+	else
+		session_write_op(s, cm, op);
+}
+
+static void session_admin(struct session *s, const Dmlog__ClientMessage *cm)
+{
+	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+	struct admin_reply ar;
+	int rc;
+
+	if (s->id.role != TLS_ROLE_ADMIN) {
+		session_reject(s, cm->id, -EPERM, "admin requests are for the admin role only");
+		return;
+	}
+	m.id = cm->id;
+	rc = admin_answer(s->srv, cm, &ar, &m);
+	if (rc) {
+		session_reply_error(s, cm->id, rc, ar.errmsg);
+		return;
+	}
+	session_send(s, &m);
+	admin_reply_free(&ar);
+}
+
+static void session_dispatch(struct session *s, const Dmlog__ClientMessage *cm)
+{
+	if (cm->body_case == DMLOG__CLIENT_MESSAGE__BODY__NOT_SET) {
+		session_reject(s, cm->id, -EBADMSG, "unknown or empty message");
+		return;
+	}
+	if (s->state == SESSION_HELLO) {
+		if (cm->body_case != DMLOG__CLIENT_MESSAGE__BODY_HELLO)
+			session_reject(s, cm->id, -EPROTO, "request before hello");
+		else
+			session_hello(s, cm);
+		return;
+	}
+	switch (cm->body_case) {
+	case DMLOG__CLIENT_MESSAGE__BODY_HELLO:
+		session_reject(s, cm->id, -EPROTO, "second hello");
+		return;
+	case DMLOG__CLIENT_MESSAGE__BODY_PING: {
+		Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+		Dmlog__Pong pong = DMLOG__PONG__INIT;
+
+		if (s->id.role == TLS_ROLE_NODE)
+			lease_touch(s->srv->lease, s->id.name);
+		m.id = cm->id;
+		m.body_case = DMLOG__SERVER_MESSAGE__BODY_PONG;
+		m.pong = &pong;
+		session_send(s, &m);
+		return;
+	}
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATUS:
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_LIST_LOGS:
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG:
+		session_admin(s, cm);
+		return;
+	default:
+		if (opmap_op(cm->body_case))
+			session_ulog(s, cm);
+		else
+			session_reject(s, cm->id, -EBADMSG, "unknown message");
+		return;
+	}
+}
+
+static void session_frame(struct session *s, const uint8_t *frame, uint32_t len)
+{
+	Dmlog__ClientMessage *cm = dmlog__client_message__unpack(NULL, len, frame);
+
+	if (!cm) {
+		session_reject(s, 0, -EBADMSG, "undecodable message");
+		return;
+	}
+	session_dispatch(s, cm);
+	dmlog__client_message__free_unpacked(cm, NULL);
+}
+
+static void session_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	session_ref(s); /* the session may be closed by what it handles */
+	while (s->state == SESSION_HELLO || s->state == SESSION_READY) {
+		struct evbuffer_iovec v;
+		const uint8_t *frame;
+		uint32_t flen;
+		ssize_t used;
+
+		if (s->read_paused)
+			break;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			break;
+		used = frame_decoder_feed(&s->dec, v.iov_base, v.iov_len, &frame, &flen);
+		if (used < 0) {
+			char why[96];
+
+			if (used == -EMSGSIZE)
+				snprintf(why, sizeof(why), "frame over the %u-byte limit", s->dec.max);
+			else if (used == -EBADMSG)
+				snprintf(why, sizeof(why), "zero-length frame");
+			else
+				snprintf(why, sizeof(why), "frame: %s", strerror((int)-used));
+			session_reject(s, 0, (int)used, why);
+			break;
+		}
+		evbuffer_drain(in, (size_t)used);
+		if (frame)
+			session_frame(s, frame, flen);
+	}
+	session_unref(s);
+}
+
+static void session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SESSION_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			session_close(s);
+		return;
+	}
+	session_maybe_resume_reading(s);
+}
+
+static void session_connected(struct session *s)
+{
+	char err[256];
+	struct timeval tv;
+
+	if (tls_peer_identity(bufferevent_openssl_get_ssl(s->bev), &s->id, err, sizeof(err)) != 0) {
+		log_warning("refusing connection: %s session=%llu peer=%s", err,
+			    (unsigned long long)s->serial, s->addr);
+		s->state = SESSION_HELLO; /* the TLS channel works: the client can hear why */
+		session_reject(s, 0, -EACCES, err);
+		return;
+	}
+	s->state = SESSION_HELLO;
+	timeval_ms(&tv, s->srv->lim.idle_timeout_ms);
+	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	log_debug("tls established session=%llu peer=%s role=%s identity=%s",
+		  (unsigned long long)s->serial, s->addr, tls_role_name(s->id.role), s->id.name);
+}
+
+static void session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		session_connected(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_info("closing connection: %s session=%llu peer=%s identity=%s",
+			 s->state == SESSION_HANDSHAKE ? "handshake timeout" : "idle timeout",
+			 (unsigned long long)s->serial, s->addr, s->id.name[0] ? s->id.name : "-");
+	} else if (what & BEV_EVENT_ERROR) {
+		unsigned long e;
+		char ssl_err[256] = "";
+
+		while ((e = bufferevent_get_openssl_error(bev)) != 0)
+			ERR_error_string_n(e, ssl_err, sizeof(ssl_err));
+		log_info("closing connection: %s%s%s session=%llu peer=%s identity=%s",
+			 s->state == SESSION_HANDSHAKE ? "TLS handshake failed" : "connection error",
+			 ssl_err[0] ? ": " : "", ssl_err[0] ? ssl_err : strerror(errno),
+			 (unsigned long long)s->serial, s->addr, s->id.name[0] ? s->id.name : "-");
+	} else if (what & BEV_EVENT_EOF) {
+		log_debug("connection closed by peer session=%llu peer=%s", (unsigned long long)s->serial,
+			  s->addr);
+	}
+	session_close(s);
+}
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t n)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(out, n, "%s:%u", host, port);
+}
+
+void session_accept(struct server *srv, int fd, const struct sockaddr *sa, int salen)
+{
+	struct session *s;
+	SSL *ssl;
+	struct timeval tv;
+	char addr[64];
+
+	(void)salen;
+	format_addr(sa, addr, sizeof(addr));
+	if (srv->stopping || srv->nsessions >= srv->lim.max_connections) {
+		log_warning("refusing connection: %s peer=%s connections=%u",
+			    srv->stopping ? "server stopping" : "connection limit reached", addr,
+			    srv->nsessions);
+		close(fd);
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	ssl = s ? SSL_new(tls_holder_server(srv->tls)) : NULL;
+	if (!ssl) {
+		log_err("refusing connection: out of memory peer=%s", addr);
+		free(s);
+		close(fd);
+		return;
+	}
+	/* With BEV_OPT_CLOSE_ON_FREE the bufferevent owns ssl and fd, even when it fails. */
+	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+						BEV_OPT_CLOSE_ON_FREE);
+	if (!s->bev) {
+		log_err("refusing connection: cannot set up TLS peer=%s", addr);
+		free(s);
+		return;
+	}
+	s->srv = srv;
+	s->refs = 1;
+	s->serial = ++srv->next_serial;
+	s->state = SESSION_HANDSHAKE;
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
+	frame_decoder_init(&s->dec, srv->lim.max_frame);
+	LIST_INSERT_HEAD(&srv->sessions, s, link);
+	srv->nsessions++;
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb, session_event_cb, s);
+	timeval_ms(&tv, srv->lim.handshake_timeout_ms);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_debug("connection accepted session=%llu peer=%s", (unsigned long long)s->serial, addr);
+}
+
+void session_close_all(struct server *srv)
+{
+	while (!LIST_EMPTY(&srv->sessions))
+		session_close(LIST_FIRST(&srv->sessions));
+}

@@ -1,0 +1,50 @@
+/* session.h: one client connection of dmlogd — TLS, framing, hello, dispatch, replies.
+ *
+ * A session is created per accepted TCP connection. The TLS handshake (mutual, mandatory) gives
+ * the caller's role and identity from its certificate; then the first frame must be a Hello.
+ * Reads (IN_SYNC, IS_CLEAN, ...) are answered at once from the applied state; mutations go to
+ * the group-commit batch and are answered once applied. Any bad input (a frame over the limit,
+ * zero length, undecodable protobuf, unknown message, a request before hello, a request the role
+ * may not make, invalid fields) gets an Error reply when one can still be sent, a log line
+ * saying why, and the connection is closed once the reply is flushed; nothing else is affected.
+ *
+ * Lifetime: a session is referenced by the batch while it has requests waiting for a commit; a
+ * closed session stays allocated (dead) until the last reference goes. libevent thread only.
+ */
+#ifndef DMLOG_SESSION_H
+#define DMLOG_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dedup.h"
+
+struct server;
+struct session;
+
+/* Takes over an accepted socket (closed on failure). */
+void session_accept(struct server *srv, int fd, const struct sockaddr *sa, int salen);
+
+void session_ref(struct session *s);
+void session_unref(struct session *s);
+
+/* True until the session is closed. */
+bool session_alive(const struct session *s);
+
+/* The node name (certificate identity) and client id of a session. */
+const char *session_identity(const struct session *s);
+uint64_t session_client_id(const struct session *s);
+
+/* Sends the reply of `op` for request `id` (typed result or error), then lets the session read
+ * again if it had stopped for too many requests in flight. No-op on a dead session. */
+void session_reply_result(struct session *s, uint64_t id, uint32_t op,
+			  const struct dedup_result *res);
+
+/* Sends an Error reply for request id. */
+void session_reply_error(struct session *s, uint64_t id, int err, const char *msg);
+
+/* Closes every session (at shutdown). */
+void session_close_all(struct server *srv);
+
+#endif /* DMLOG_SESSION_H */

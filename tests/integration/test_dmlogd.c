@@ -1,0 +1,773 @@
+/* test_dmlogd.c: dmlogd as a real process on 127.0.0.1 with real TLS.
+ *
+ * Each test makes its own certificates and state directory, starts dmlogd, talks to it with a
+ * blocking TLS client (tests/integration/harness.c), and stops it. Covered: handshakes per role
+ * and CA, every request type end to end, each kind of bad input, kill -9 under a write load
+ * with every acknowledged MARK still there after the restart, restart from snapshot plus log,
+ * SIGHUP reload of certificates, idle timeout, connection limit, node lease expiry.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "harness.h"
+#include "ops.h"
+
+#define UUID "LVM-integrationtest0123456789abcdefABCDEF"
+
+static char dir[256], certs[300], state[300];
+static struct dmlogd d;
+
+static void setup(void)
+{
+	signal(SIGPIPE, SIG_IGN); /* a write to a connection the server closed must not kill us */
+	memset(&d, 0, sizeof(d));
+	harness_tmpdir(dir, sizeof(dir));
+	snprintf(certs, sizeof(certs), "%s/tls", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	harness_certs(certs);
+	mkdir(state, 0700);
+}
+
+static void teardown(void)
+{
+	if (d.pid > 0)
+		dmlogd_stop(&d, SIGKILL);
+	harness_rmdir(dir);
+}
+
+static void start(const char *const *extra)
+{
+	ck_assert_msg(dmlogd_start(&d, certs, state, extra) == 0, "dmlogd did not start (see %s)",
+		      d.logfile);
+}
+
+/* Opens a connection as role-name ("node-node1", "admin-admin", ...) of certs_dir. */
+static int connect_as(struct rawconn *c, const char *certs_dir, const char *who)
+{
+	char ca[400], cert[400], key[400];
+
+	snprintf(ca, sizeof(ca), "%s/ca.crt", certs_dir);
+	snprintf(cert, sizeof(cert), "%s/%s.crt", certs_dir, who);
+	snprintf(key, sizeof(key), "%s/%s.key", certs_dir, who);
+	return rawconn_open(c, d.port, ca, cert, key);
+}
+
+static void node(struct rawconn *c, const char *who, uint64_t client_id)
+{
+	ck_assert_msg(connect_as(c, certs, who) == 0, "connect: %s", c->err);
+	ck_assert_msg(rawconn_hello(c, client_id) == 0, "%s", c->err);
+}
+
+static struct op OP(int kind)
+{
+	struct op o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.uuid = UUID;
+	o.luid = 0xffff888000001000ull;
+	o.version = 3;
+	return o;
+}
+
+/* One call that must succeed with the given reply case; returns the reply (free it). */
+static Dmlog__ServerMessage *ok(struct rawconn *c, uint64_t id, struct op o, int want)
+{
+	Dmlog__ServerMessage *r = op_call(c, id, &o);
+
+	ck_assert_msg(r != NULL, "no reply to request %llu", (unsigned long long)id);
+	ck_assert_uint_eq(r->id, id);
+	ck_assert_msg(r->body_case == (Dmlog__ServerMessage__BodyCase)want,
+		      "request %llu: reply case %d (error %d %s), want %d", (unsigned long long)id,
+		      r->body_case, op_errno(r),
+		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "", want);
+	return r;
+}
+
+static void ok_done(struct rawconn *c, uint64_t id, struct op o)
+{
+	dmlog__server_message__free_unpacked(ok(c, id, o, DMLOG__SERVER_MESSAGE__BODY_DONE), NULL);
+}
+
+static bool ok_bool(struct rawconn *c, uint64_t id, int kind, uint64_t region)
+{
+	struct op o = OP(kind);
+	Dmlog__ServerMessage *r;
+	bool v;
+
+	o.region = region;
+	r = ok(c, id, o, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
+	v = r->bool_result->value;
+	dmlog__server_message__free_unpacked(r, NULL);
+	return v;
+}
+
+static void create_log(struct rawconn *c, uint64_t *id, const char *args)
+{
+	struct op o = OP(DMLOG__CLIENT_MESSAGE__BODY_CTR);
+	Dmlog__ServerMessage *r;
+
+	o.args = args;
+	r = ok(c, (*id)++, o, DMLOG__SERVER_MESSAGE__BODY_CTR);
+	dmlog__server_message__free_unpacked(r, NULL);
+	ok_done(c, (*id)++, OP(DMLOG__CLIENT_MESSAGE__BODY_RESUME));
+}
+
+START_TEST(handshakes_per_role_and_ca)
+{
+	struct rawconn c;
+	char other[320], ca[400];
+	Dmlog__ServerMessage *r;
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__Hello h = DMLOG__HELLO__INIT;
+
+	start(NULL);
+	/* node, admin and peer certificates from our CA are accepted, and the server reads the
+	 * role and identity from the certificate. */
+	static const char *who[] = {"node-node1", "admin-admin", "peer-dmlogd1"};
+	static const char *role[] = {"node", "admin", "peer"};
+	static const char *ident[] = {"node1", "admin", "dmlogd1"};
+	for (int i = 0; i < 3; i++) {
+		ck_assert_msg(connect_as(&c, certs, who[i]) == 0, "%s: %s", who[i], c.err);
+		h.protocol_version = 1;
+		h.client_id = 7;
+		m.id = 5;
+		m.body_case = DMLOG__CLIENT_MESSAGE__BODY_HELLO;
+		m.hello = &h;
+		r = rawconn_call(&c, &m, 5000);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_HELLO);
+		ck_assert_str_eq(r->hello->role, role[i]);
+		ck_assert_str_eq(r->hello->identity, ident[i]);
+		ck_assert_str_eq(r->hello->server_id, "dmlogd1");
+		ck_assert_uint_eq(r->hello->protocol_version, 1);
+		dmlog__server_message__free_unpacked(r, NULL);
+		rawconn_close(&c);
+	}
+	/* A client certificate from another CA is refused (the handshake fails or the server
+	 * closes before any reply). */
+	snprintf(other, sizeof(other), "%s/other", certs);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
+	{
+		char cert[512], key[512];
+
+		snprintf(cert, sizeof(cert), "%s/node-node1.crt", other);
+		snprintf(key, sizeof(key), "%s/node-node1.key", other);
+		if (rawconn_open(&c, d.port, ca, cert, key) == 0)
+			ck_assert_int_ne(rawconn_hello(&c, 1), 0);
+		rawconn_close(&c);
+	}
+	/* No client certificate at all: refused. */
+	if (rawconn_open(&c, d.port, ca, NULL, NULL) == 0)
+		ck_assert_int_ne(rawconn_hello(&c, 1), 0);
+	rawconn_close(&c);
+	/* The client refuses a server whose certificate is from a CA it does not trust. */
+	{
+		char oca[512], cert[512], key[512];
+
+		snprintf(oca, sizeof(oca), "%s/ca.crt", other);
+		snprintf(cert, sizeof(cert), "%s/node-node1.crt", other);
+		snprintf(key, sizeof(key), "%s/node-node1.key", other);
+		ck_assert_int_ne(rawconn_open(&c, d.port, oca, cert, key), 0);
+		ck_assert_msg(strstr(c.err, "certificate verify failed") != NULL, "%s", c.err);
+		rawconn_close(&c);
+	}
+	ck_assert_int_ge(dmlogd_log_count(&d, "TLS handshake failed"), 1);
+	/* The server is still fine. */
+	node(&c, "node-node1", 1);
+	rawconn_close(&c);
+}
+END_TEST
+
+START_TEST(every_request_type_end_to_end)
+{
+	struct rawconn c;
+	uint64_t id = 10;
+	struct op o;
+	Dmlog__ServerMessage *r;
+
+	start(NULL);
+	node(&c, "node-node1", 42);
+	/* CTR of a clustered-disk log returns its device (request version 3). */
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_CTR);
+	o.args = "8192 clustered-disk 253:2 1024";
+	r = ok(&c, id++, o, DMLOG__SERVER_MESSAGE__BODY_CTR);
+	ck_assert_str_eq(r->ctr->device, "253:2");
+	dmlog__server_message__free_unpacked(r, NULL);
+	/* GET_REGION_SIZE, GET_SYNC_COUNT before resume (pending log). */
+	r = ok(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_GET_REGION_SIZE),
+	       DMLOG__SERVER_MESSAGE__BODY_REGION_SIZE);
+	ck_assert_uint_eq(r->region_size->region_size, 1024);
+	dmlog__server_message__free_unpacked(r, NULL);
+	r = ok(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_GET_SYNC_COUNT),
+	       DMLOG__SERVER_MESSAGE__BODY_SYNC_COUNT);
+	ck_assert_uint_eq(r->sync_count->count, 0);
+	dmlog__server_message__free_unpacked(r, NULL);
+	ok_done(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_RESUME));
+	/* Resync of region 0: assigned, re-asking gives the same region, then set in sync. */
+	for (int i = 0; i < 2; i++) {
+		r = ok(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_GET_RESYNC_WORK),
+		       DMLOG__SERVER_MESSAGE__BODY_RESYNC_WORK);
+		ck_assert(r->resync_work->has_work);
+		ck_assert_uint_eq(r->resync_work->region, 0);
+		dmlog__server_message__free_unpacked(r, NULL);
+	}
+	ck_assert(!ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 0));
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_IS_REMOTE_RECOVERING);
+	o.region = 5;
+	r = ok(&c, id++, o, DMLOG__SERVER_MESSAGE__BODY_REMOTE_RECOVERING);
+	ck_assert(r->remote_recovering->recovering);
+	ck_assert_uint_eq(r->remote_recovering->in_sync_hint, 0);
+	dmlog__server_message__free_unpacked(r, NULL);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_SET_REGION_SYNC);
+	o.region = 0;
+	o.in_sync = true;
+	ok_done(&c, id++, o);
+	ck_assert(ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 0));
+	ck_assert(!ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, 0));
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION);
+	o.n = 1;
+	o.regions[0] = 0;
+	ok_done(&c, id++, o);
+	ok_done(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_FLUSH));
+	ck_assert(ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, 0));
+	/* MARK + FLUSH, and an integrated FLUSH carrying a mark. */
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+	o.n = 1;
+	o.regions[0] = 0;
+	ok_done(&c, id++, o);
+	ok_done(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_FLUSH));
+	ck_assert(!ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, 0));
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_FLUSH);
+	o.n = 2;
+	o.regions[0] = 6;
+	o.regions[1] = 7;
+	ok_done(&c, id++, o);
+	ck_assert(!ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, 7));
+	/* Status texts. */
+	r = ok(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_STATUS_INFO), DMLOG__SERVER_MESSAGE__BODY_STATUS);
+	ck_assert_str_eq(r->status->text, "3 clustered-disk 253:2 A");
+	dmlog__server_message__free_unpacked(r, NULL);
+	r = ok(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_STATUS_TABLE), DMLOG__SERVER_MESSAGE__BODY_STATUS);
+	ck_assert_str_eq(r->status->text, "clustered-disk 253:2 1024 ");
+	dmlog__server_message__free_unpacked(r, NULL);
+	/* Suspend and destroy. */
+	ok_done(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_PRESUSPEND));
+	ok_done(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_POSTSUSPEND));
+	ok_done(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_DTR));
+	/* A request on an instance that no longer exists: an error reply, connection kept. */
+	r = op_call(&c, id++, &(struct op){.kind = DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, .uuid = "LVM-unknown",
+					   .luid = 1});
+	ck_assert_int_eq(op_errno(r), -EINVAL);
+	dmlog__server_message__free_unpacked(r, NULL);
+	/* A region out of range is an answer (-EINVAL), not a protocol violation. */
+	create_log(&c, &id, "8192 clustered-disk 253:2 1024");
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+	o.n = 1;
+	o.regions[0] = 8;
+	r = op_call(&c, id++, &o);
+	ck_assert_int_eq(op_errno(r), -EINVAL);
+	dmlog__server_message__free_unpacked(r, NULL);
+	ck_assert(!ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 7));
+	/* Exactly once: a request id that was already applied returns its stored answer and is
+	 * not applied again. CTR of a second instance (id 900), DTR of it, then id 900 again: the
+	 * instance must stay destroyed. */
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_CTR);
+	o.luid = 0xabc;
+	o.args = "8192 clustered-disk 253:2 1024";
+	dmlog__server_message__free_unpacked(ok(&c, 900, o, DMLOG__SERVER_MESSAGE__BODY_CTR), NULL);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_DTR);
+	o.luid = 0xabc;
+	ok_done(&c, 901, o);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_CTR);
+	o.luid = 0xabc;
+	o.args = "8192 clustered-disk 253:2 1024";
+	dmlog__server_message__free_unpacked(ok(&c, 900, o, DMLOG__SERVER_MESSAGE__BODY_CTR), NULL);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_GET_REGION_SIZE);
+	o.luid = 0xabc;
+	r = op_call(&c, 902, &o);
+	ck_assert_int_eq(op_errno(r), -EINVAL);
+	dmlog__server_message__free_unpacked(r, NULL);
+	rawconn_close(&c);
+}
+END_TEST
+
+/* Sends bytes that must be refused, checks the error reply (if any) and the close. */
+static void expect_rejected(const char *who, const void *bytes, size_t n, bool hello_first,
+			    int want_errno, const char *log_needle)
+{
+	struct rawconn c, other;
+	Dmlog__ServerMessage *r;
+
+	ck_assert_msg(connect_as(&c, certs, who) == 0, "%s", c.err);
+	if (hello_first)
+		ck_assert_int_eq(rawconn_hello(&c, 9), 0);
+	ck_assert_int_eq(rawconn_write(&c, bytes, n), 0);
+	r = rawconn_recv(&c, 5000);
+	ck_assert_msg(r != NULL, "no error reply for: %s", log_needle);
+	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ERROR);
+	ck_assert_int_eq(r->error->errno_neg, want_errno);
+	dmlog__server_message__free_unpacked(r, NULL);
+	ck_assert_msg(rawconn_closed(&c, 5000), "connection not closed after: %s", log_needle);
+	rawconn_close(&c);
+	ck_assert_msg(dmlogd_log_count(&d, log_needle) >= 1, "no log line '%s'", log_needle);
+	/* Nobody else is affected. */
+	node(&other, "node-node2", 77);
+	ck_assert(!ok_bool(&other, 500, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 1));
+	rawconn_close(&other);
+}
+
+static size_t pack(const Dmlog__ClientMessage *m, uint8_t *out)
+{
+	size_t len = dmlog__client_message__get_packed_size(m);
+
+	frame_put_header(out, (uint32_t)len);
+	dmlog__client_message__pack(m, out + 4);
+	return len + 4;
+}
+
+START_TEST(bad_inputs_are_refused_and_logged)
+{
+	struct rawconn c;
+	uint64_t id = 2;
+	uint8_t buf[512];
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__Ping ping = DMLOG__PING__INIT;
+	Dmlog__ListLogsRequest ll = DMLOG__LIST_LOGS_REQUEST__INIT;
+	Dmlog__InSync is = DMLOG__IN_SYNC__INIT;
+	Dmlog__MarkRegion mr = DMLOG__MARK_REGION__INIT;
+	Dmlog__LogRef ref = DMLOG__LOG_REF__INIT;
+	Dmlog__Hello h = DMLOG__HELLO__INIT;
+	size_t n;
+
+	start((const char *const[]){"--max-frame=4096", NULL});
+	/* node2 has a log so that "nobody else is affected" can be checked with IN_SYNC. */
+	node(&c, "node-node2", 77);
+	create_log(&c, &id, "8192 clustered-core 1024");
+	rawconn_close(&c);
+
+	/* Zero-length frame. */
+	expect_rejected("node-node1", "\0\0\0\0", 4, true, -EBADMSG, "zero-length frame");
+	/* Oversized frame: refused from its header alone. */
+	expect_rejected("node-node1", "\x00\x00\x10\x01", 4, true, -EMSGSIZE, "frame over the 4096-byte limit");
+	/* Undecodable protobuf. */
+	expect_rejected("node-node1", "\x00\x00\x00\x03\xff\xff\xff", 7, true, -EBADMSG, "undecodable message");
+	/* A message with no body. */
+	m.id = 3;
+	n = pack(&m, buf);
+	expect_rejected("node-node1", buf, n, true, -EBADMSG, "unknown or empty message");
+	/* A request before hello. */
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_PING;
+	m.ping = &ping;
+	n = pack(&m, buf);
+	expect_rejected("node-node1", buf, n, false, -EPROTO, "request before hello");
+	/* Wrong protocol version. */
+	h.protocol_version = 99;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_HELLO;
+	m.hello = &h;
+	n = pack(&m, buf);
+	expect_rejected("node-node1", buf, n, false, -EPROTONOSUPPORT, "protocol version 99");
+	/* A node asking an admin question. */
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_LIST_LOGS;
+	m.admin_list_logs = &ll;
+	n = pack(&m, buf);
+	expect_rejected("node-node1", buf, n, true, -EPERM, "admin requests are for the admin role only");
+	/* An admin (or a peer) sending a log request. */
+	ref.uuid = (char *)UUID;
+	is.log = &ref;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC;
+	m.in_sync = &is;
+	n = pack(&m, buf);
+	expect_rejected("admin-admin", buf, n, true, -EPERM, "log requests are for the node role only");
+	expect_rejected("peer-dmlogd1", buf, n, true, -EPERM, "log requests are for the node role only");
+	/* Invalid fields: a MARK with no region, a uuid over 128 bytes. */
+	mr.log = &ref;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION;
+	m.mark_region = &mr;
+	n = pack(&m, buf);
+	expect_rejected("node-node1", buf, n, true, -EINVAL, "0 regions in one request");
+	{
+		char longuuid[200];
+
+		memset(longuuid, 'u', 150);
+		longuuid[150] = '\0';
+		ref.uuid = longuuid;
+		m.body_case = DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC;
+		n = pack(&m, buf);
+		expect_rejected("node-node1", buf, n, true, -EINVAL, "uuid of 150 bytes");
+	}
+	/* A peer that disappears mid-frame: half a frame, then gone. The server logs nothing
+	 * alarming and keeps serving. */
+	ck_assert_int_eq(connect_as(&c, certs, "node-node1"), 0);
+	ck_assert_int_eq(rawconn_hello(&c, 5), 0);
+	ck_assert_int_eq(rawconn_write(&c, "\x00\x00\x00\x40\x08\x01", 6), 0);
+	rawconn_close(&c);
+	node(&c, "node-node2", 77);
+	ck_assert(!ok_bool(&c, 900, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 2));
+	rawconn_close(&c);
+	ck_assert_int_eq(kill(d.pid, 0), 0);
+}
+END_TEST
+
+/* A writer process: node `who` marks regions first, first + 2, ... one synchronous MARK at a
+ * time, and reports each acknowledged region on fd out, until the server goes away. */
+static void writer(const char *who, uint64_t client_id, uint64_t first, uint64_t luid, int out)
+{
+	struct rawconn c;
+	uint64_t id = 100;
+
+	if (connect_as(&c, certs, who) != 0 || rawconn_hello(&c, client_id) != 0)
+		_exit(2);
+	for (uint64_t r = first; r < 4096; r += 2) {
+		struct op o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+		Dmlog__ServerMessage *m;
+		bool done;
+
+		o.luid = luid;
+		o.n = 1;
+		o.regions[0] = r;
+		m = op_call(&c, id++, &o);
+		done = m && m->body_case == DMLOG__SERVER_MESSAGE__BODY_DONE;
+		if (m)
+			dmlog__server_message__free_unpacked(m, NULL);
+		if (!done)
+			break;
+		if (write(out, &r, sizeof(r)) != sizeof(r))
+			break;
+	}
+	rawconn_close(&c);
+	_exit(0);
+}
+
+/* kill -9 while two nodes write: every MARK that was acknowledged is still dirty after the
+ * restart. Repeated three times on the same state directory. */
+START_TEST(kill9_under_write_load_loses_no_acknowledged_mark)
+{
+	struct rawconn c;
+	uint64_t id = 2;
+	static bool acked[4096];
+	int nacked = 0, total = 0, in_flight_dirty = 0;
+	const uint64_t luid2 = 0xffff888000002000ull;
+
+	start(NULL);
+	node(&c, "node-node1", 1);
+	create_log(&c, &id, "65536 clustered-core 16 nosync");
+	rawconn_close(&c);
+	node(&c, "node-node2", 2);
+	{
+		struct op o = OP(DMLOG__CLIENT_MESSAGE__BODY_CTR);
+
+		o.luid = luid2;
+		o.args = "65536 clustered-core 16 nosync";
+		dmlog__server_message__free_unpacked(ok(&c, id++, o, DMLOG__SERVER_MESSAGE__BODY_CTR), NULL);
+		o = OP(DMLOG__CLIENT_MESSAGE__BODY_RESUME);
+		o.luid = luid2;
+		ok_done(&c, id++, o);
+	}
+	rawconn_close(&c);
+
+	for (int round = 0; round < 3; round++) {
+		int fds[2];
+		pid_t w[2];
+		uint64_t r;
+		int got = 0;
+
+		ck_assert_int_eq(pipe(fds), 0);
+		w[0] = fork();
+		if (w[0] == 0) {
+			close(fds[0]);
+			writer("node-node1", 100 + (uint64_t)round, (uint64_t)round * 2 * 600 % 4096 & ~1ull,
+			       0xffff888000001000ull, fds[1]);
+		}
+		w[1] = fork();
+		if (w[1] == 0) {
+			close(fds[0]);
+			writer("node-node2", 200 + (uint64_t)round, ((uint64_t)round * 2 * 600 % 4096) | 1, luid2,
+			       fds[1]);
+		}
+		close(fds[1]);
+		/* Kill dmlogd in the middle of the load. */
+		while (read(fds[0], &r, sizeof(r)) == sizeof(r)) {
+			if (!acked[r])
+				nacked++;
+			acked[r] = true;
+			if (++got == 150 + 50 * round)
+				kill(d.pid, SIGKILL);
+		}
+		close(fds[0]);
+		waitpid(w[0], NULL, 0);
+		waitpid(w[1], NULL, 0);
+		dmlogd_stop(&d, SIGKILL);
+		total += got;
+		ck_assert_int_ge(got, 150 + 50 * round);
+		start(NULL);
+	}
+	node(&c, "node-node1", 4242);
+	for (int i = 0; i < 4096; i++) {
+		bool clean = ok_bool(&c, 10000 + (uint64_t)i, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, (uint64_t)i);
+
+		/* Acknowledged: must be dirty. Not acknowledged: clean, except the one request each
+		 * writer had in flight when the server died (committed, answer lost). */
+		ck_assert_msg(!(acked[i] && clean), "acknowledged mark on region %d lost after kill -9", i);
+		if (!acked[i] && !clean)
+			in_flight_dirty++;
+	}
+	ck_assert_int_le(in_flight_dirty, 2 * 3);
+	rawconn_close(&c);
+	printf("kill -9 x3 under 2 writers: %d acknowledged marks (%d distinct), all still dirty\n", total,
+	       nacked);
+}
+END_TEST
+
+START_TEST(restart_recovers_from_snapshot_and_log)
+{
+	struct rawconn c;
+	uint64_t id = 2;
+	const char *const extra[] = {"--snapshot-threshold=64", "--snapshot-trailing=16", NULL};
+
+	start(extra);
+	node(&c, "node-node1", 11);
+	create_log(&c, &id, "65536 clustered-core 16 nosync");
+	for (int i = 0; i < 500; i++) {
+		struct op o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+
+		o.n = 1;
+		o.regions[0] = (uint64_t)(i * 7);
+		ok_done(&c, id++, o);
+		if (i % 3 == 0) {
+			o = OP(DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION);
+			o.n = 1;
+			o.regions[0] = (uint64_t)(i * 7);
+			ok_done(&c, id++, o);
+		}
+	}
+	rawconn_close(&c);
+	ck_assert_int_eq(dmlogd_stop(&d, SIGTERM), 0);
+	start(extra);
+	node(&c, "node-node1", 11);
+	for (int i = 0; i < 500; i++)
+		ck_assert_msg(ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, (uint64_t)(i * 7)) == (i % 3 == 0),
+			      "region %d wrong after restart", i * 7);
+	rawconn_close(&c);
+}
+END_TEST
+
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[1200];
+
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(sighup_reloads_certificates)
+{
+	struct rawconn c;
+	char live[400], path[500], from[500], arg[3][600];
+	const char *extra[4];
+
+	/* dmlogd reads its TLS files from "live", which the test rewrites. */
+	snprintf(live, sizeof(live), "%s/live", dir);
+	mkdir(live, 0700);
+	snprintf(from, sizeof(from), "%s/ca.crt", certs);
+	snprintf(path, sizeof(path), "%s/ca.crt", live);
+	copy_file(from, path);
+	snprintf(from, sizeof(from), "%s/peer-dmlogd1.crt", certs);
+	snprintf(path, sizeof(path), "%s/peer.crt", live);
+	copy_file(from, path);
+	snprintf(from, sizeof(from), "%s/peer-dmlogd1.key", certs);
+	snprintf(path, sizeof(path), "%s/peer.key", live);
+	copy_file(from, path);
+	snprintf(arg[0], sizeof(arg[0]), "--ca-file=%s/ca.crt", live);
+	snprintf(arg[1], sizeof(arg[1]), "--cert-file=%s/peer.crt", live);
+	snprintf(arg[2], sizeof(arg[2]), "--key-file=%s/peer.key", live);
+	extra[0] = arg[0];
+	extra[1] = arg[1];
+	extra[2] = arg[2];
+	extra[3] = NULL;
+	start(extra);
+	node(&c, "node-node1", 1);
+	rawconn_close(&c);
+
+	/* A broken key: the reload is refused and the old context keeps serving. */
+	snprintf(path, sizeof(path), "%s/peer.key", live);
+	{
+		FILE *f = fopen(path, "w");
+
+		fputs("not a key\n", f);
+		fclose(f);
+	}
+	kill(d.pid, SIGHUP);
+	for (int i = 0; i < 100 && dmlogd_log_count(&d, "TLS contexts kept") == 0; i++)
+		usleep(50000);
+	ck_assert_int_eq(dmlogd_log_count(&d, "TLS contexts kept"), 1);
+	node(&c, "node-node1", 1);
+	rawconn_close(&c);
+
+	/* The other CA's files: the new context replaces the old one. */
+	snprintf(from, sizeof(from), "%s/other/ca.crt", certs);
+	snprintf(path, sizeof(path), "%s/ca.crt", live);
+	copy_file(from, path);
+	snprintf(from, sizeof(from), "%s/other/peer-dmlogd1.crt", certs);
+	snprintf(path, sizeof(path), "%s/peer.crt", live);
+	copy_file(from, path);
+	snprintf(from, sizeof(from), "%s/other/peer-dmlogd1.key", certs);
+	snprintf(path, sizeof(path), "%s/peer.key", live);
+	copy_file(from, path);
+	kill(d.pid, SIGHUP);
+	for (int i = 0; i < 100 && dmlogd_log_count(&d, "TLS contexts replaced") == 0; i++)
+		usleep(50000);
+	ck_assert_int_eq(dmlogd_log_count(&d, "TLS contexts replaced"), 1);
+	{
+		char other[400];
+
+		snprintf(other, sizeof(other), "%s/other", certs);
+		ck_assert_msg(connect_as(&c, other, "node-node1") == 0, "%s", c.err);
+		ck_assert_int_eq(rawconn_hello(&c, 2), 0);
+		rawconn_close(&c);
+	}
+	/* The old CA's clients are now refused. */
+	ck_assert_int_ne(connect_as(&c, certs, "node-node1"), 0);
+	rawconn_close(&c);
+}
+END_TEST
+
+START_TEST(idle_timeout_and_connection_limit)
+{
+	struct rawconn a, b, c;
+
+	start((const char *const[]){"--idle-timeout=1s", "--max-connections=2", NULL});
+	node(&a, "node-node1", 1);
+	node(&b, "node-node2", 2);
+	/* A third connection is refused: closed before or during the handshake. */
+	if (connect_as(&c, certs, "node-node1") == 0)
+		ck_assert_int_ne(rawconn_hello(&c, 3), 0);
+	rawconn_close(&c);
+	ck_assert_int_ge(dmlogd_log_count(&d, "connection limit reached"), 1);
+	/* Silent connections are closed after the idle timeout. */
+	ck_assert(rawconn_closed(&a, 4000));
+	ck_assert(rawconn_closed(&b, 4000));
+	rawconn_close(&a);
+	rawconn_close(&b);
+	ck_assert_int_ge(dmlogd_log_count(&d, "idle timeout"), 2);
+	node(&a, "node-node1", 1);
+	rawconn_close(&a);
+}
+END_TEST
+
+/* A node that goes silent past its lease loses its marks: its regions stay dirty and go out
+ * of sync (they must be resynced), and its instances answer -ESTALE until it resumes again. */
+START_TEST(node_lease_expiry_drops_marks_and_resyncs)
+{
+	struct rawconn n1, n2;
+	uint64_t id = 2;
+	struct op o;
+	Dmlog__ServerMessage *r;
+
+	start((const char *const[]){"--node-lease=1s", NULL});
+	node(&n1, "node-node1", 1);
+	create_log(&n1, &id, "8192 clustered-core 1024 nosync");
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+	o.n = 1;
+	o.regions[0] = 3;
+	ok_done(&n1, id++, o);
+	rawconn_close(&n1);
+
+	node(&n2, "node-node2", 2);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_CTR);
+	o.luid = 0xffff888000002000ull;
+	o.args = "8192 clustered-core 1024 nosync";
+	dmlog__server_message__free_unpacked(ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_CTR), NULL);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_RESUME);
+	o.luid = 0xffff888000002000ull;
+	ok_done(&n2, id++, o);
+	/* Keep node2 alive with pings while node1's lease runs out. */
+	for (int i = 0; i < 30 && dmlogd_log_count(&d, "node lease expired") == 0; i++) {
+		Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+		Dmlog__Ping ping = DMLOG__PING__INIT;
+
+		m.id = id++;
+		m.body_case = DMLOG__CLIENT_MESSAGE__BODY_PING;
+		m.ping = &ping;
+		r = rawconn_call(&n2, &m, 2000);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_PONG);
+		dmlog__server_message__free_unpacked(r, NULL);
+		usleep(200000);
+	}
+	ck_assert_int_ge(dmlogd_log_count(&d, "node lease expired"), 1);
+	ck_assert_int_eq(dmlogd_log_count(&d, "node lease expired: dropping its marks, its regions will be resynced node=node2"), 0);
+	usleep(300000); /* the NodeLost command commits */
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC);
+	o.luid = 0xffff888000002000ull;
+	o.region = 3;
+	r = ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
+	/* The region node1 was writing is out of sync now (node2 never saw a full resync since its
+	 * resume, so no sticky in_sync applies). */
+	ck_assert(!r->bool_result->value);
+	dmlog__server_message__free_unpacked(r, NULL);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN);
+	o.luid = 0xffff888000002000ull;
+	o.region = 3;
+	r = ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
+	ck_assert(!r->bool_result->value);
+	dmlog__server_message__free_unpacked(r, NULL);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_GET_SYNC_COUNT);
+	o.luid = 0xffff888000002000ull;
+	r = ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_SYNC_COUNT);
+	ck_assert_uint_eq(r->sync_count->count, 7);
+	dmlog__server_message__free_unpacked(r, NULL);
+	/* node2 is handed region 3 to recover. */
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_GET_RESYNC_WORK);
+	o.luid = 0xffff888000002000ull;
+	r = ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_RESYNC_WORK);
+	ck_assert(r->resync_work->has_work);
+	ck_assert_uint_eq(r->resync_work->region, 3);
+	dmlog__server_message__free_unpacked(r, NULL);
+	rawconn_close(&n2);
+	/* node1 comes back: its old instance answers -ESTALE until it resumes. */
+	node(&n1, "node-node1", 3);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+	o.n = 1;
+	o.regions[0] = 4;
+	r = op_call(&n1, id++, &o);
+	ck_assert_int_eq(op_errno(r), -ESTALE);
+	dmlog__server_message__free_unpacked(r, NULL);
+	ok_done(&n1, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_RESUME));
+	ok_done(&n1, id++, o);
+	rawconn_close(&n1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("dmlogd");
+	TCase *tc = tcase_create("process");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, handshakes_per_role_and_ca);
+	tcase_add_test(tc, every_request_type_end_to_end);
+	tcase_add_test(tc, bad_inputs_are_refused_and_logged);
+	tcase_add_test(tc, kill9_under_write_load_loses_no_acknowledged_mark);
+	tcase_add_test(tc, restart_recovers_from_snapshot_and_log);
+	tcase_add_test(tc, sighup_reloads_certificates);
+	tcase_add_test(tc, idle_timeout_and_connection_limit);
+	tcase_add_test(tc, node_lease_expiry_drops_marks_and_resyncs);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
