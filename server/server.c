@@ -139,6 +139,10 @@ static void reload(struct daemon *d)
 		log_err("reload: configuration kept: %s", err);
 	} else {
 		log_set_level(d->cfg.log_level);
+		log_set_target(d->cfg.log_target);
+		log_set_timestamps(d->cfg.log_timestamps);
+		d->srv.lim.max_connections = (uint32_t)d->cfg.max_connections;
+		d->srv.lim.idle_timeout_ms = (uint32_t)d->cfg.idle_timeout_ms; /* new sessions */
 		if (res.changed) {
 			config_mask_names(res.changed, names, sizeof(names));
 			log_notice("reload: applied %s", names);
@@ -183,6 +187,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+static int mkdir_error(const char *path, char *err, size_t errlen)
+{
+	int e = errno;
+
+	snprintf(err, errlen, "mkdir %.*s: %s", (int)(errlen / 2), path, strerror(e));
+	return -e;
+}
+
 static int make_dir(const char *path, char *err, size_t errlen)
 {
 	char tmp[4096];
@@ -195,16 +207,12 @@ static int make_dir(const char *path, char *err, size_t errlen)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
-			return -errno;
-		}
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return mkdir_error(tmp, err, errlen);
 		*p = '/';
 	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
-		return -errno;
-	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return mkdir_error(tmp, err, errlen);
 	return 0;
 }
 
@@ -302,6 +310,11 @@ int server_main(int argc, char *argv[])
 	files.ca_file = d.cfg.ca_file;
 	files.cert_file = d.cfg.cert_file;
 	files.key_file = d.cfg.key_file;
+	if (config_check(&d.cfg, err, sizeof(err)) != 0) {
+		log_err("cannot start: TLS: %s", err);
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_TLS;
+	}
 	srv->tls = tls_holder_new(&files, err, sizeof(err));
 	if (!srv->tls) {
 		log_err("cannot start: TLS: %s", err);
