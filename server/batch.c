@@ -15,7 +15,7 @@
 /* Bounds of one entry: beyond them new commands are refused with -ENOBUFS (sessions also stop
  * reading at their own in-flight limit long before). */
 #define BATCH_MAX_COMMANDS 65536
-#define BATCH_MAX_BYTES (16u << 20)
+#define BATCH_MAX_BYTES RAFTSVC_ENTRY_MAX
 
 struct batch_waiter {
 	struct session *s;   /* referenced; NULL for fire-and-forget commands */

@@ -13,6 +13,22 @@
  *
  * Standalone dmlogd is a one-voter group: bootstrap on first start, then restart from the data
  * directory. Replication to more peers only adds voters (see ARCHITECTURE.md).
+ *
+ * Threading requirements on the caller:
+ *  - libevent must be thread-enabled before cfg->base is created: call evthread_use_pthreads()
+ *    (libevent_pthreads) first, so that the raft thread may event_active() an event on the base.
+ *  - raftsvc_submit(), raftsvc_stop() and every callback below (done, on_leader_change,
+ *    on_fatal) belong to the base's thread. raftsvc_is_leader() and raftsvc_status() may be
+ *    called from any thread.
+ *  - Callbacks are never called from inside raftsvc_submit(); they may call raftsvc_submit(), and
+ *    may even call raftsvc_stop() (the service is then freed once the callback returns).
+ *  - While the service runs it keeps one event pending on the base (a persistent event with a
+ *    long timeout), so that event_base_dispatch() does not return for lack of events while
+ *    results are still to come; raftsvc_stop() removes it.
+ *
+ * Leadership: this server reports itself leader only once it has won an election AND a barrier
+ * entry of its term has been applied, so the fsm then reflects every entry committed before
+ * (ARCHITECTURE.md: "run a barrier after winning an election before serving").
  */
 #ifndef DMLOG_RAFTSVC_H
 #define DMLOG_RAFTSVC_H
@@ -23,6 +39,10 @@
 
 struct event_base;
 
+/* Largest entry raftsvc_submit() accepts: a group-committed batch of frames (libraft's segments
+ * grow past their default 8 MiB for it). */
+#define RAFTSVC_ENTRY_MAX (16u * 1024u * 1024u)
+
 /* The replicated state machine. All callbacks run on the raft thread. */
 struct raftsvc_fsm {
 	void *arg;
@@ -31,49 +51,68 @@ struct raftsvc_fsm {
 	 * could not be applied: the service stops and reports it). */
 	int (*apply)(void *arg, uint64_t index, const uint8_t *buf, size_t len);
 	/* Serialise the whole state as of the last applied entry into one malloc'ed buffer that the
-	 * service owns afterwards (it frees it with free()). Returns 0 or a negative errno. */
+	 * service owns afterwards (it frees it with free()). Returns 0 or a negative errno; an error
+	 * is fatal for the service too (its log could no longer be compacted). */
 	int (*snapshot)(void *arg, uint8_t **buf, size_t *len);
-	/* Replace the whole state with a snapshot's bytes (borrowed for the call). 0 or -errno. */
+	/* Replace the whole state with a snapshot's bytes (borrowed for the call). 0 or -errno.
+	 * An error while raftsvc_start() loads the data directory makes the start fail; later (a
+	 * snapshot installed by a leader) it is fatal. */
 	int (*restore)(void *arg, const uint8_t *buf, size_t len);
 };
 
 struct raftsvc_config {
-	const char *data_dir;         /* created if missing (mode 0700) */
+	const char *data_dir;         /* created if missing (mode 0700; its parent must exist) */
 	uint64_t id;                  /* this server's raft id, > 0 */
 	const char *address;          /* this server's raft address ("127.0.0.1:7790") */
 	struct event_base *base;      /* where done callbacks and state events are delivered */
-	struct raftsvc_fsm fsm;
+	struct raftsvc_fsm fsm;       /* apply, snapshot and restore are all required */
 	unsigned snapshot_threshold;  /* entries between snapshots (0: 16384) */
 	unsigned snapshot_trailing;   /* entries kept after a snapshot (0: 4096) */
 	unsigned election_timeout_ms; /* 0: 300 */
-	unsigned heartbeat_ms;        /* 0: 30 */
+	unsigned heartbeat_ms;        /* 0: 30; must be below the election timeout */
+	unsigned start_timeout_ms;    /* how long raftsvc_start() waits to be leader (0: 10000) */
+	unsigned max_pending;         /* submitted entries not yet done, at most (0: 65536) */
 	/* Called on the libevent thread when this server becomes or stops being the leader
-	 * (may be NULL). */
+	 * (may be NULL). Reports changes after raftsvc_start() returned (which it does as
+	 * leader). Transitions are never hidden: a loss followed by a regain is reported as
+	 * false then true, even if both happened between two deliveries. */
 	void (*on_leader_change)(void *arg, bool leader);
 	void *on_leader_change_arg;
-	/* Called on the libevent thread when the service fails and stops (fsm apply error, disk
-	 * error). May be NULL. */
+	/* Called once, on the libevent thread, when the service fails and stops (fsm apply or
+	 * snapshot error, raft becoming unavailable). err is a negative errno, msg a
+	 * "context: cause" text borrowed for the call. May be NULL. The service stays allocated
+	 * (entries then get -EIO) until raftsvc_stop(). */
 	void (*on_fatal)(void *arg, int err, const char *msg);
 	void *on_fatal_arg;
 };
 
 struct raftsvc;
 
-/* Done callback of a submitted entry, called exactly once on the libevent thread: status 0 when
- * the entry was committed and applied, -ENOTLEADER-like errors as negative errnos otherwise
- * (-EAGAIN: not leader or leadership lost before commit; -ESHUTDOWN: the service is stopping;
- * -EIO: the service failed). */
+/* Done callback of a submitted entry, called exactly once on the libevent thread. status 0: the
+ * entry was committed and applied, and index is its raft index. Otherwise a negative errno and
+ * index 0:
+ *   -EAGAIN: this server is not the leader, or lost leadership before the entry's outcome was
+ *            known;
+ *   -ESHUTDOWN: the service is stopping;
+ *   -EIO: the service failed (see on_fatal);
+ *   other: raft refused the entry (-ENOMEM...), which also makes the service fail.
+ * An error does NOT prove the entry was not committed: after -EAGAIN or -ESHUTDOWN it may still
+ * be committed and applied (now, by a later leader or at the next start), so whatever is
+ * submitted must be safe to retry (request ids, ARCHITECTURE.md invariant 4). */
 typedef void (*raftsvc_done_fn)(void *arg, int status, uint64_t index);
 
 /* Starts the service: opens (or creates and bootstraps as a one-voter group) the data directory,
  * restores the last snapshot and replays the log through fsm->restore/fsm->apply, starts the raft
  * thread. Blocks until the local state is loaded and this server has been elected (one voter:
- * immediate) or timeout. NULL with a reason in errmsg on failure. */
+ * immediate) and its barrier applied, or cfg->start_timeout_ms passed. NULL with a reason in
+ * errmsg on failure. cfg is copied (strings included). */
 struct raftsvc *raftsvc_start(const struct raftsvc_config *cfg, char *errmsg, size_t errlen);
 
-/* Hands one entry (buf copied) to the raft thread to append. done is called exactly once. Never
- * blocks. Returns 0, or a negative errno if the entry could not even be queued (then done is not
- * called). */
+/* Hands one entry (buf copied) to the raft thread to append. done is called exactly once, later,
+ * never from inside this call. Never blocks. Returns 0, or a negative errno if the entry could not
+ * even be queued (then done is not called): -EINVAL (len 0, NULL buf or done), -EMSGSIZE (len >
+ * RAFTSVC_ENTRY_MAX), -ENOBUFS (max_pending entries already pending), -ESHUTDOWN (called while
+ * raftsvc_stop() runs), -ENOMEM. */
 int raftsvc_submit(struct raftsvc *s, const uint8_t *buf, size_t len, raftsvc_done_fn done,
 		   void *arg);
 
@@ -82,19 +121,25 @@ bool raftsvc_is_leader(const struct raftsvc *s);
 
 struct raftsvc_status {
 	uint64_t id;
-	uint64_t leader_id;
+	uint64_t leader_id;           /* 0 when no leader is known */
 	char leader_address[64];
 	const char *role;             /* "leader", "follower", "candidate", "unavailable" */
 	uint64_t term;
+	uint64_t last_index;          /* last entry of the local log (appended, maybe not durable) */
 	uint64_t commit_index;
 	uint64_t last_applied;
-	uint64_t snapshots_taken;
+	uint64_t snapshots_taken;     /* snapshots taken and written to disk since start */
+	uint64_t restores;            /* fsm restores since start (at start, or installed) */
+	bool serving;                 /* = raftsvc_is_leader(): leader with its barrier applied */
+	bool failed;                  /* the service failed (on_fatal) */
 };
-/* A consistent copy of the raft status as last published by the raft thread. */
+/* A consistent copy of the raft status as last published by the raft thread (it publishes after
+ * every iteration of its loop that handled an event). */
 void raftsvc_status(const struct raftsvc *s, struct raftsvc_status *st);
 
 /* Stops the raft thread cleanly (pending done callbacks get -ESHUTDOWN, on the libevent thread
- * before this returns or from the base's next loop) and frees the service. NULL is a no-op. */
+ * before this returns) and frees the service. NULL is a no-op. Entries already applied when stop
+ * begins still get status 0. on_leader_change and on_fatal are not called any more. */
 void raftsvc_stop(struct raftsvc *s);
 
 #endif /* DMLOG_RAFTSVC_H */
