@@ -14,23 +14,25 @@
  *
  * Log: named by its dm UUID (1..128 bytes). Geometry: type (clustered-core, clustered-disk,
  *   core, disk), region_size (sectors), region_count (the largest of its instances'), the disk
- *   device string for disk types, sync mode and block_on_error as parsed from the CTR.
+ *   device string for disk types, sync mode and block_on_error as parsed from the CTR that opened
+ *   it (created it, re-created it, or reopened it while closed).
  *   State: clean bitmap and sync bitmap (1 bit each per region; a clean bit is only ever set
  *   on an in-sync region, so clean implies in sync), sync_count (= popcount of the sync bitmap
  *   over [0, region_count), never double counted), marks (region -> set of nodes), resync
  *   cursor sync_search, the priority list fed by IS_REMOTE_RECOVERING (at most
  *   ENGINE_PRIORITY_MAX regions, deduplicated, oldest first), recovery assignments
  *   (region -> instance; at most one per instance and exactly one recoverer per region), and
- *   low_unsynced: every region below it is in sync.
+ *   low_unsynced: the first out-of-sync region (region_count if none), so every region below it
+ *   is in sync.
  *
  * Instance: (node, luid) of a log; node is the requesting node's name from its certificate,
  *   luid the kernel's. It has its own region_count (from its CTR; a table reload may resize),
  *   a state (pending after CTR, resumed, presuspended, suspended after POSTSUSPEND, lost after
- *   its node was lost), the in_sync_hint last returned to it, and the sticky "fully synced since
- *   my last resume" flag of reference §5 item 2.
+ *   its node was lost), the in_sync_hint last returned to it (0 when dropped), and the sticky
+ *   "fully synced since my last resume" flag of reference §5 item 2.
  *
- * Node: names are interned in order of first appearance into a table of at most
- *   ENGINE_NODE_MAX entries (a further name gets -EUSERS).
+ * Node: names are interned in order of first appearance (in a successful CTR) into a table of
+ *   at most ENGINE_NODE_MAX entries, never removed (a further name gets -EUSERS).
  *
  * ---------------------------------------------------------------- the operations
  *
@@ -40,32 +42,41 @@
  * PRESUSPEND, POSTSUSPEND and RESUME from a lost instance -> -ESTALE. A region >= the
  * instance's region_count -> -EINVAL (for lists: any one such region rejects the whole request
  * before anything changes). nregions > ENGINE_REGIONS_MAX, or 0 for MARK/CLEAR -> -EINVAL.
+ * Checks run in the order listed (so a lost instance with a bad region gets -ESTALE).
  *
  * CTR args "<len> <type> <type args...>" (no NUL; the codec strips it):
  *   clustered-core: "<rs> [sync|nosync|block_on_error]..."  (words after rs in any order)
  *   clustered-disk: "<dev> <rs> [sync|nosync|block_on_error]..."
  *   core:           "<rs> [sync|nosync]"        disk: "<dev> <rs> [sync|nosync]"
- *   len and rs are decimal; len > 0; rs a power of two, 2 <= rs <= len; region_count =
+ *   Words are separated by single spaces (an empty word -> -EINVAL). len and rs are plain
+ *   decimal; len > 0; rs a power of two, 2 <= rs <= len; region_count =
  *   ceil(len / rs) <= ENGINE_REGION_COUNT_MAX. clustered-*: unknown extra words are ignored
  *   (cmirrord), at most 4 args after the type; core/disk: any other word is -EINVAL. Both
  *   sync and nosync -> -EINVAL. dev: 1..127 bytes, no spaces.
  *   Behaviour: an existing instance (node, uuid, luid) that is pending is replaced (stale pending,
- *   §5 item 8); an existing non-pending instance with identical args succeeds unchanged (repeated
- *   CTR, reconnect loop); with other args -> -EEXIST. A new log is created when none exists:
- *   default and `sync` mode: all regions out of sync and not clean, sync_count 0; `nosync`:
- *   all in sync and clean, sync_count = region_count. An existing log (with instances, or a
- *   closed disk log) must have the same type, region_size and dev, else -EINVAL; except that a
- *   closed disk log (no instances) with another region_size or dev is re-created as new. A
+ *   §5 item 8): the CTR proceeds as if it did not exist, except that its node's marks stay (unless
+ *   the log is re-created); an existing non-pending instance with identical args (byte for
+ *   byte) succeeds unchanged (repeated CTR, reconnect loop); with other args -> -EEXIST. A new
+ *   log is created when none exists: default and `sync` mode: all regions out of sync and not
+ *   clean, sync_count 0; `nosync`: all in sync and clean, sync_count = region_count. An
+ *   existing log (with instances, or a closed disk log) must have the same type, region_size
+ *   and dev, else -EINVAL; except that a closed disk log (no instances) with another
+ *   region_size or dev is re-created as new. A
  *   closed disk log reopened in `sync` mode is re-created as new (forced resync); otherwise its
- *   bits are kept whatever the mode (keeping dirty bits is the safe choice). A larger
- *   region_count grows the log: new regions are in sync and clean under `nosync`, else out of
- *   sync and dirty. Result text: the dev string for disk types when version >= 2 and not
- *   reconnect, else empty.
+ *   bits are kept whatever the mode (keeping dirty bits is the safe choice). The log's
+ *   region_count becomes the largest of its instances': a larger one grows the log (new regions
+ *   are in sync and clean under this CTR's `nosync`, else out of sync and dirty); a smaller one
+ *   (a reopened closed log, a replaced pending instance) shrinks it as DTR does.
+ *   Further errors, after the above: a new log beyond ENGINE_LOG_MAX -> -ENOSPC; a new node
+ *   name beyond ENGINE_NODE_MAX -> -EUSERS; an instance beyond ENGINE_LOG_INSTANCE_MAX ->
+ *   -ENOSPC. Result text: the dev string for disk types when version >= 2 and not reconnect,
+ *   else empty (also for a repeated CTR).
  * DTR: removes the instance (its assignment released, its hint dropped). The node's marks on
  *   the log are dropped only when the node has no instance of the log left; their regions stay
  *   dirty. Last instance gone: core types -> the log is deleted; disk types -> the log stays,
  *   closed, with its bits (like the on-disk bitmap). The log shrinks to the largest remaining
- *   instance region_count (bits beyond are dropped, sync_count recomputed).
+ *   instance region_count (bits, marks and priority entries beyond are dropped, sync_count
+ *   recomputed, sync_search clamped).
  * PRESUSPEND: state presuspended; releases the instance's recovery assignment.
  * POSTSUSPEND: state suspended; releases the assignment; its hint no longer counts.
  * RESUME: already resumed -> success, nothing changes. Otherwise: if no other instance of the
@@ -73,17 +84,22 @@
  *   (sync &= clean; sync_count recomputed), like the disk log's reload. Then sync_search = 0,
  *   the instance's hint = 0 and its sticky flag = false, state resumed (a lost instance is
  *   revived).
- * GET_REGION_SIZE: value = region_size. Any state.
- * IS_CLEAN(r): flag = clean bit.   IN_SYNC(r): flag = sticky || sync bit.   Any state.
+ * GET_REGION_SIZE: value = region_size. Any state but lost.
+ * IS_CLEAN(r): flag = clean bit.   IN_SYNC(r): flag = sticky || sync bit.   Any state but lost.
  * FLUSH(marks 0..32): the marks as MARK, then success. No marks: success, no change.
- * MARK(regions): for each: add the node to the region's mark set, clear the clean bit.
+ * MARK(regions): for each: add the node to the region's mark set, clear the clean bit. More
+ *   than ENGINE_MARKS_MAX marked regions in the log -> -ENOSPC (also for FLUSH).
  * CLEAR(regions): for each: remove the node from the set; if the set is now empty and the
  *   region is in sync, set the clean bit.
  * GET_RESYNC_WORK: not resumed -> flag 0. If the instance holds an assignment -> that region
- *   again. Else, with floor = max hint of the *other* resumed instances: first the priority list
- *   (dropping entries that are in sync, below floor or assigned), else the first out-of-sync,
- *   unassigned region at or after max(sync_search, floor); found -> assign it, sync_search =
- *   r + 1, flag 1, value r. None -> flag 0, value 0, sync_search = region_count.
+ *   again. Else, with floor = max hint of the *other* resumed or presuspended instances (a
+ *   presuspended kernel may still write with its hint): first the priority list, oldest first
+ *   (entries >= the instance's region_count are skipped and kept; entries that are in sync, below
+ *   floor or assigned are dropped; the first other one is removed and assigned, flag 1, value r,
+ *   sync_search unchanged), else the first out-of-sync, unassigned region at or after
+ *   max(sync_search, floor) and below the instance's region_count; found -> assign it,
+ *   sync_search = r + 1, flag 1, value r. None -> flag 0, value 0, sync_search = the instance's
+ *   region_count if that is larger.
  * SET_REGION_SYNC(r, in_sync): releases any assignment of r and drops r from the priority list.
  *   in_sync: set the sync bit (sync_count++ only if it was clear); then if sync_count ==
  *   region_count every resumed instance becomes sticky. !in_sync: clear the sync and clean bits
@@ -119,6 +135,8 @@
 #define ENGINE_PRIORITY_MAX 64        /* priority list entries per log */
 #define ENGINE_LOG_MAX 4096           /* logs in one engine (-ENOSPC beyond) */
 #define ENGINE_REGION_COUNT_MAX (UINT64_C(1) << 32)
+#define ENGINE_MARKS_MAX (1u << 22)   /* marked regions in one log (MARK/FLUSH beyond: -ENOSPC) */
+#define ENGINE_LOG_INSTANCE_MAX 1024  /* instances of one log (CTR beyond: -ENOSPC) */
 
 /* Operation codes: the kernel's DM_ULOG_* request types. */
 enum engine_op {
@@ -203,7 +221,9 @@ struct engine_log_info {
 	uint64_t region_count;
 	uint64_t dirty_count;         /* regions whose clean bit is clear */
 	uint64_t sync_count;
-	const char *state;            /* "resumed" if any instance is, else "suspended", "pending", "closed" */
+	const char *state;            /* "resumed" if any instance is, else "suspended" if any is
+				       * presuspended, suspended or lost, else "pending" if any
+				       * instance exists, else "closed" */
 	uint32_t instances;
 	uint32_t assignments;         /* regions being recovered now */
 	char recoverer[ENGINE_NODE_NAME_MAX + 1]; /* node of the lowest assigned region, or "" */
@@ -223,7 +243,8 @@ typedef void (*engine_range_fn)(void *arg, uint64_t first, uint64_t last);
 int engine_log_ranges(const struct engine *e, const char *uuid, bool dirty, engine_range_fn fn,
 		      void *arg);
 
-/* Calls fn for each (node, region) mark, ordered by region then node name. 0, or -ENOENT. */
+/* Calls fn for each (node, region) mark, ordered by region then node name. 0, -ENOENT or
+ * -ENOMEM. */
 typedef void (*engine_mark_fn)(void *arg, const char *node, uint64_t region);
 int engine_log_marks(const struct engine *e, const char *uuid, engine_mark_fn fn, void *arg);
 

@@ -1,0 +1,185 @@
+/* test_query.c: the read operations and engine_read() (server/engine/query.c). */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+static struct engine *e;
+
+static void setup(void)
+{
+	e = engine_new();
+	ck_assert_ptr_nonnull(e);
+}
+
+static void teardown(void)
+{
+	engine_free(e);
+	e = NULL;
+}
+
+static void expect_status(const char *args, const char *info, const char *table)
+{
+	static uint64_t luid;
+	struct engine_res res;
+
+	luid++;
+	ck_assert_int_eq(fx_ctr(e, "a", args, luid, args), 0); /* the args double as uuid */
+	res = fx_op(e, ENGINE_STATUS_INFO, "a", args, luid);
+	ck_assert_int_eq(res.error, 0);
+	ck_assert_str_eq(res.text, info);
+	res = fx_op(e, ENGINE_STATUS_TABLE, "a", args, luid);
+	ck_assert_int_eq(res.error, 0);
+	ck_assert_str_eq(res.text, table);
+}
+
+START_TEST(status_texts_for_every_type_and_mode)
+{
+	expect_status("2097152 clustered-core 1024", "1 clustered-core", "clustered-core 1024 ");
+	expect_status("2097152 clustered-core 1024 sync", "1 clustered-core",
+		      "clustered-core 1024 sync ");
+	expect_status("2097152 clustered-core 1024 nosync block_on_error", "1 clustered-core",
+		      "clustered-core 1024 nosync block_on_error ");
+	expect_status("2097152 clustered-core 1024 block_on_error", "1 clustered-core",
+		      "clustered-core 1024 block_on_error ");
+	expect_status("2097152 clustered-disk 253:2 1024", "3 clustered-disk 253:2 A",
+		      "clustered-disk 253:2 1024 ");
+	expect_status("2097152 clustered-disk 253:2 1024 nosync", "3 clustered-disk 253:2 A",
+		      "clustered-disk 253:2 1024 nosync ");
+	expect_status("2097152 clustered-disk 253:2 1024 block_on_error sync",
+		      "3 clustered-disk 253:2 A", "clustered-disk 253:2 1024 sync block_on_error ");
+	expect_status("2097152 core 1024", "1 core", "core 1 1024 ");
+	expect_status("2097152 core 1024 sync", "1 core", "core 2 1024 sync ");
+	expect_status("2097152 core 1024 nosync", "1 core", "core 2 1024 nosync ");
+	expect_status("2097152 disk 253:2 1024", "3 disk 253:2 A", "disk 2 253:2 1024 ");
+	expect_status("2097152 disk 253:2 1024 sync", "3 disk 253:2 A", "disk 3 253:2 1024 sync ");
+	expect_status("2097152 disk 253:2 1024 nosync", "3 disk 253:2 A",
+		      "disk 3 253:2 1024 nosync ");
+}
+END_TEST
+
+START_TEST(region_size_and_sync_count_in_any_live_state)
+{
+	ck_assert_int_eq(fx_ctr(e, "a", U, 1, "2097152 clustered-disk 253:2 1024 nosync"), 0);
+	ck_assert_uint_eq(fx_op(e, ENGINE_GET_REGION_SIZE, "a", U, 1).value, 1024);
+	ck_assert_uint_eq(fx_sync_count(e, "a", U, 1), 2048);
+	ck_assert_int_eq(fx_simple(e, ENGINE_RESUME, "a", U, 1), 0);
+	ck_assert_int_eq(fx_simple(e, ENGINE_PRESUSPEND, "a", U, 1), 0);
+	ck_assert_uint_eq(fx_sync_count(e, "a", U, 1), 2048);
+	ck_assert_int_eq(fx_simple(e, ENGINE_POSTSUSPEND, "a", U, 1), 0);
+	ck_assert_uint_eq(fx_op(e, ENGINE_GET_REGION_SIZE, "a", U, 1).value, 1024);
+	ck_assert_str_eq(fx_op(e, ENGINE_STATUS_INFO, "a", U, 1).text, "3 clustered-disk 253:2 A");
+}
+END_TEST
+
+START_TEST(sync_count_is_over_the_instances_own_regions)
+{
+	fx_open(e, "a", U, 1, "64 clustered-core 4 nosync");
+	fx_open(e, "b", U, 1, "128 clustered-core 4");
+	ck_assert_uint_eq(fx_sync_count(e, "b", U, 1), 16);
+	ck_assert_uint_eq(fx_sync_count(e, "a", U, 1), 16);
+	ck_assert_int_eq(fx_set_sync(e, "a", U, 1, 3, false), 0);
+	ck_assert_int_eq(fx_set_sync(e, "b", U, 1, 20, true), 0);
+	ck_assert_uint_eq(fx_sync_count(e, "a", U, 1), 15);
+	ck_assert_uint_eq(fx_sync_count(e, "b", U, 1), 16);
+}
+END_TEST
+
+START_TEST(is_clean_and_in_sync_answer_zero_or_one)
+{
+	fx_open(e, "a", U, 1, "64 clustered-core 4");
+	ck_assert(!fx_clean(e, "a", U, 1, 0));
+	ck_assert(!fx_in_sync(e, "a", U, 1, 0));
+	ck_assert_int_eq(fx_set_sync(e, "a", U, 1, 13, true), 0);
+	ck_assert(fx_in_sync(e, "a", U, 1, 13));
+	ck_assert(!fx_clean(e, "a", U, 1, 13));
+	ck_assert_int_eq(fx_clear(e, "a", U, 1, 13), 0);
+	ck_assert(fx_clean(e, "a", U, 1, 13));
+	ck_assert_int_eq(fx_region_op(e, ENGINE_IS_CLEAN, "a", U, 1, 16).error, -EINVAL);
+	ck_assert_int_eq(fx_region_op(e, ENGINE_IN_SYNC, "a", U, 1, 16).error, -EINVAL);
+}
+END_TEST
+
+START_TEST(engine_read_matches_apply_and_refuses_mutations)
+{
+	static const uint32_t reads[] = { ENGINE_GET_REGION_SIZE, ENGINE_IS_CLEAN, ENGINE_IN_SYNC,
+					  ENGINE_GET_SYNC_COUNT, ENGINE_STATUS_INFO,
+					  ENGINE_STATUS_TABLE };
+	struct engine_req req;
+	struct engine_res r1, r2;
+	struct engine *before;
+
+	fx_open(e, "a", U, 1, "2097152 clustered-disk 253:2 1024 nosync");
+	ck_assert_int_eq(fx_mark(e, "a", U, 1, 5), 0);
+	before = fx_clone(e);
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		ck_assert(engine_op_is_read(reads[i]));
+		req = fx_req(reads[i], "a", U, 1);
+		req.region = 5;
+		engine_read(e, &req, &r1);
+		engine_apply(e, &req, &r2);
+		ck_assert_int_eq(r1.error, 0);
+		ck_assert_int_eq(r1.error, r2.error);
+		ck_assert_int_eq(r1.flag, r2.flag);
+		ck_assert_uint_eq(r1.value, r2.value);
+		ck_assert_str_eq(r1.text, r2.text);
+	}
+	for (uint32_t op = ENGINE_CTR; op <= ENGINE_IS_REMOTE_RECOVERING; op++) {
+		if (engine_op_is_read(op))
+			continue;
+		req = fx_req(op, "a", U, 1);
+		req.region = 5;
+		req.nregions = 1;
+		req.regions[0] = 6;
+		engine_read(e, &req, &r1);
+		ck_assert_int_eq(r1.error, -EINVAL);
+	}
+	ck_assert(fx_state_equal(e, before));
+	/* engine_read also refuses an unknown instance and a region out of range */
+	req = fx_req(ENGINE_IN_SYNC, "a", U, 2);
+	engine_read(e, &req, &r1);
+	ck_assert_int_eq(r1.error, -EINVAL);
+	req = fx_req(ENGINE_IN_SYNC, "a", U, 1);
+	req.region = 2048;
+	engine_read(e, &req, &r1);
+	ck_assert_int_eq(r1.error, -EINVAL);
+	ck_assert(!r1.flag);
+	engine_free(before);
+}
+END_TEST
+
+START_TEST(reads_from_a_lost_instance_are_estale)
+{
+	struct engine_req req;
+	struct engine_res res;
+
+	fx_open(e, "a", U, 1, "64 clustered-core 4");
+	ck_assert_int_eq(engine_node_lost(e, "a"), 0);
+	for (uint32_t op = ENGINE_GET_REGION_SIZE; op <= ENGINE_STATUS_TABLE; op++) {
+		if (!engine_op_is_read(op))
+			continue;
+		req = fx_req(op, "a", U, 1);
+		engine_read(e, &req, &res);
+		ck_assert_int_eq(res.error, -ESTALE);
+		ck_assert_int_eq(fx_apply(e, &req).error, -ESTALE);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("query");
+	TCase *tc = tcase_create("query");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, status_texts_for_every_type_and_mode);
+	tcase_add_test(tc, region_size_and_sync_count_in_any_live_state);
+	tcase_add_test(tc, sync_count_is_over_the_instances_own_regions);
+	tcase_add_test(tc, is_clean_and_in_sync_answer_zero_or_one);
+	tcase_add_test(tc, engine_read_matches_apply_and_refuses_mutations);
+	tcase_add_test(tc, reads_from_a_lost_instance_are_estale);
+	suite_add_tcase(s, tc);
+	return fx_run(s);
+}
