@@ -1,0 +1,245 @@
+/* sync_ops.c: the typed blocking calls, each a thin wrapper around dmlog_call(). */
+#include <dmlog/dmlog.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sync.h"
+
+static struct dmlog_request sync_ops_request(enum dmlog_op op, const struct dmlog_log_ref *log)
+{
+	struct dmlog_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.op = op;
+	if (log)
+		req.log = *log;
+	return req;
+}
+
+/* Runs req and hands back its owned result in *res. */
+static int sync_ops_run(struct dmlog *h, const struct dmlog_request *req, struct dmlog_result **res)
+{
+	return dmlog_call(h, req, res);
+}
+
+/* Copies a text result into the caller's buffer; -ERANGE when it does not fit. */
+static int sync_ops_text(struct dmlog *h, const struct dmlog_result *res, const char *text,
+			 char *buf, size_t size)
+{
+	size_t n = strlen(text);
+
+	if (!buf || n >= size) {
+		sync_set_error(h, "%s request %llu: the answer (%zu bytes) does not fit in %zu bytes",
+			       dmlog_op_name(res->op), (unsigned long long)res->request_id, n + 1,
+			       buf ? size : 0);
+		return -ERANGE;
+	}
+	memcpy(buf, text, n + 1);
+	return 0;
+}
+
+DMLOG_API int dmlog_ctr(struct dmlog *h, const struct dmlog_log_ref *log, const char *args,
+			bool reconnect, char *device, size_t device_size)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_CTR, log);
+	struct dmlog_result *res;
+	int rc;
+
+	req.args = args;
+	req.reconnect = reconnect;
+	rc = sync_ops_run(h, &req, &res);
+	if (rc)
+		return rc;
+	rc = sync_ops_text(h, res, res->device, device, device_size);
+	dmlog_result_free(res);
+	return rc;
+}
+
+#define SYNC_NO_DATA(name, OP)                                                           \
+	DMLOG_API int dmlog_##name(struct dmlog *h, const struct dmlog_log_ref *log)     \
+	{                                                                                \
+		struct dmlog_request req = sync_ops_request(DMLOG_OP_##OP, log);         \
+		return sync_ops_run(h, &req, NULL);                                      \
+	}
+
+SYNC_NO_DATA(dtr, DTR)
+SYNC_NO_DATA(presuspend, PRESUSPEND)
+SYNC_NO_DATA(postsuspend, POSTSUSPEND)
+SYNC_NO_DATA(resume, RESUME)
+
+DMLOG_API int dmlog_get_region_size(struct dmlog *h, const struct dmlog_log_ref *log,
+				    uint64_t *region_size)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_GET_REGION_SIZE, log);
+	struct dmlog_result *res;
+	int rc = sync_ops_run(h, &req, &res);
+
+	if (rc)
+		return rc;
+	if (region_size)
+		*region_size = res->region_size;
+	dmlog_result_free(res);
+	return 0;
+}
+
+DMLOG_API int dmlog_is_clean(struct dmlog *h, const struct dmlog_log_ref *log, uint64_t region,
+			     bool *clean)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_IS_CLEAN, log);
+	struct dmlog_result *res;
+	int rc;
+
+	req.region = region;
+	rc = sync_ops_run(h, &req, &res);
+	if (rc)
+		return rc;
+	if (clean)
+		*clean = res->clean;
+	dmlog_result_free(res);
+	return 0;
+}
+
+DMLOG_API int dmlog_in_sync(struct dmlog *h, const struct dmlog_log_ref *log, uint64_t region,
+			    bool *in_sync)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_IN_SYNC, log);
+	struct dmlog_result *res;
+	int rc;
+
+	req.region = region;
+	rc = sync_ops_run(h, &req, &res);
+	if (rc)
+		return rc;
+	if (in_sync)
+		*in_sync = res->in_sync;
+	dmlog_result_free(res);
+	return 0;
+}
+
+#define SYNC_REGIONS(name, OP)                                                           \
+	DMLOG_API int dmlog_##name(struct dmlog *h, const struct dmlog_log_ref *log,     \
+				   const uint64_t *regions, size_t count)                \
+	{                                                                                \
+		struct dmlog_request req = sync_ops_request(DMLOG_OP_##OP, log);         \
+		req.regions = regions;                                                   \
+		req.region_count = count;                                                \
+		return sync_ops_run(h, &req, NULL);                                      \
+	}
+
+SYNC_REGIONS(flush, FLUSH)
+SYNC_REGIONS(mark_region, MARK_REGION)
+SYNC_REGIONS(clear_region, CLEAR_REGION)
+
+DMLOG_API int dmlog_get_resync_work(struct dmlog *h, const struct dmlog_log_ref *log,
+				    struct dmlog_resync_work *work)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_GET_RESYNC_WORK, log);
+	struct dmlog_result *res;
+	int rc = sync_ops_run(h, &req, &res);
+
+	if (rc)
+		return rc;
+	if (work)
+		*work = res->resync_work;
+	dmlog_result_free(res);
+	return 0;
+}
+
+DMLOG_API int dmlog_set_region_sync(struct dmlog *h, const struct dmlog_log_ref *log,
+				    uint64_t region, bool in_sync)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_SET_REGION_SYNC, log);
+
+	req.region = region;
+	req.in_sync = in_sync;
+	return sync_ops_run(h, &req, NULL);
+}
+
+DMLOG_API int dmlog_get_sync_count(struct dmlog *h, const struct dmlog_log_ref *log,
+				   uint64_t *count)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_GET_SYNC_COUNT, log);
+	struct dmlog_result *res;
+	int rc = sync_ops_run(h, &req, &res);
+
+	if (rc)
+		return rc;
+	if (count)
+		*count = res->sync_count;
+	dmlog_result_free(res);
+	return 0;
+}
+
+static int sync_ops_status(struct dmlog *h, enum dmlog_op op, const struct dmlog_log_ref *log,
+			   char *text, size_t text_size)
+{
+	struct dmlog_request req = sync_ops_request(op, log);
+	struct dmlog_result *res;
+	int rc = sync_ops_run(h, &req, &res);
+
+	if (rc)
+		return rc;
+	rc = sync_ops_text(h, res, res->text, text, text_size);
+	dmlog_result_free(res);
+	return rc;
+}
+
+DMLOG_API int dmlog_status_info(struct dmlog *h, const struct dmlog_log_ref *log, char *text,
+				size_t text_size)
+{
+	return sync_ops_status(h, DMLOG_OP_STATUS_INFO, log, text, text_size);
+}
+
+DMLOG_API int dmlog_status_table(struct dmlog *h, const struct dmlog_log_ref *log, char *text,
+				 size_t text_size)
+{
+	return sync_ops_status(h, DMLOG_OP_STATUS_TABLE, log, text, text_size);
+}
+
+DMLOG_API int dmlog_is_remote_recovering(struct dmlog *h, const struct dmlog_log_ref *log,
+					 uint64_t region, struct dmlog_remote_recovering *rr)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_IS_REMOTE_RECOVERING, log);
+	struct dmlog_result *res;
+	int rc;
+
+	req.region = region;
+	rc = sync_ops_run(h, &req, &res);
+	if (rc)
+		return rc;
+	if (rr)
+		*rr = res->remote_recovering;
+	dmlog_result_free(res);
+	return 0;
+}
+
+DMLOG_API int dmlog_ping(struct dmlog *h)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_PING, NULL);
+
+	return sync_ops_run(h, &req, NULL);
+}
+
+DMLOG_API int dmlog_admin_status(struct dmlog *h, struct dmlog_result **out)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_ADMIN_STATUS, NULL);
+
+	return sync_ops_run(h, &req, out);
+}
+
+DMLOG_API int dmlog_admin_list_logs(struct dmlog *h, struct dmlog_result **out)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_ADMIN_LIST_LOGS, NULL);
+
+	return sync_ops_run(h, &req, out);
+}
+
+DMLOG_API int dmlog_admin_show_log(struct dmlog *h, const char *uuid, struct dmlog_result **out)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_ADMIN_SHOW_LOG, NULL);
+
+	req.log.uuid = uuid;
+	return sync_ops_run(h, &req, out);
+}

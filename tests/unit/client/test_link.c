@@ -1,0 +1,420 @@
+/* test_link.c: the connection side of the asynchronous handle (link.c) against fake dmlogd
+ * servers: not_leader redirects (to a request or to Hello, unknown leader, loops), lost
+ * connections with the same request ids resent and answered once, unreachable servers, backoff
+ * until a server comes up, Hello refusals. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include <dmlog/async.h>
+
+#include "cases.h"
+#include "fixture.h"
+#include "harness.h"
+
+START_TEST(not_leader_redirect_followed_with_the_same_id)
+{
+	struct fake_server_config cfg;
+	struct fake_server *leader, *follower;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+	uint64_t regions[2] = { 7, 8 };
+	unsigned seen_f, seen_l;
+
+	harness_server_config(&cfg);
+	cfg.server_id = "leader";
+	leader = harness_server_start(&cfg);
+	harness_server_config(&cfg);
+	cfg.server_id = "follower";
+	cfg.not_leader_address = fake_server_address(leader);
+	follower = harness_server_start(&cfg);
+
+	harness_options(&o, fake_server_address(follower));
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_mark_region(ac, &fixture_log, regions, 2, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_int_eq(out.calls, 1);
+	ck_assert_msg(out.status == 0, "%s", out.errmsg);
+
+	uint64_t id_f = fixture_first_request_id(follower, &seen_f);
+	uint64_t id_l = fixture_first_request_id(leader, &seen_l);
+	ck_assert_uint_eq(id_f, out.res->request_id);
+	ck_assert_uint_eq(id_l, out.res->request_id);
+	ck_assert_uint_eq(seen_f, 1);
+	ck_assert_uint_eq(seen_l, 1);
+	ck_assert_uint_eq(fake_server_answers(leader, id_l), 1);
+	/* The leader's copy is field for field the same request. */
+	Dmlog__ClientMessage *cm = fake_server_message(leader, 1, NULL);
+	ck_assert_int_eq(cm->body_case, DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+	ck_assert_uint_eq(cm->mark_region->n_regions, 2);
+	ck_assert_uint_eq(cm->mark_region->regions[1], 8);
+	dmlog__client_message__free_unpacked(cm, NULL);
+	/* Both sessions introduced the same client. */
+	Dmlog__ClientMessage *h1 = fake_server_message(follower, 0, NULL);
+	Dmlog__ClientMessage *h2 = fake_server_message(leader, 0, NULL);
+	cases_check_hello(h1, "test_client", dmlog_async_client_id(ac));
+	cases_check_hello(h2, "test_client", dmlog_async_client_id(ac));
+	dmlog__client_message__free_unpacked(h1, NULL);
+	dmlog__client_message__free_unpacked(h2, NULL);
+
+	dmlog_async_free(ac);
+	dmlog_result_free(out.res);
+	fake_server_stop(follower);
+	fake_server_stop(leader);
+}
+END_TEST
+
+START_TEST(not_leader_on_hello_redirects_before_any_request)
+{
+	struct fake_server_config cfg;
+	struct fake_server *leader, *follower;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+	unsigned seen;
+
+	harness_server_config(&cfg);
+	leader = harness_server_start(&cfg);
+	harness_server_config(&cfg);
+	cfg.not_leader_address = fake_server_address(leader);
+	cfg.not_leader_on_hello = true;
+	follower = harness_server_start(&cfg);
+	harness_options(&o, fake_server_address(follower));
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_get_sync_count(ac, &fixture_log, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_msg(out.status == 0, "%s", out.errmsg);
+	ck_assert_uint_eq(out.res->sync_count, fake_sync_count(fixture_log.luid));
+	ck_assert_uint_eq(fake_server_requests(follower), 0);
+	ck_assert_uint_eq(fixture_first_request_id(leader, &seen), out.res->request_id);
+	dmlog_async_free(ac);
+	dmlog_result_free(out.res);
+	fake_server_stop(follower);
+	fake_server_stop(leader);
+}
+END_TEST
+
+START_TEST(unknown_leader_moves_on_to_the_next_server)
+{
+	struct fake_server_config cfg;
+	struct fake_server *a, *b;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+
+	harness_server_config(&cfg);
+	cfg.not_leader_address = "";
+	a = harness_server_start(&cfg);
+	harness_server_config(&cfg);
+	b = harness_server_start(&cfg);
+	harness_options(&o, fake_server_address(a));
+	o.servers[1] = fake_server_address(b);
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_ping(ac, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_msg(out.status == 0, "%s", out.errmsg);
+	ck_assert_uint_eq(fake_server_requests(a), 1);
+	ck_assert_uint_eq(fake_server_answers(b, out.res->request_id), 1);
+	dmlog_async_free(ac);
+	dmlog_result_free(out.res);
+	fake_server_stop(a);
+	fake_server_stop(b);
+}
+END_TEST
+
+static char self_address[32];
+
+START_TEST(redirect_loop_fails_with_eloop)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+
+	/* A server that names itself as the leader it is not. */
+	harness_server_config(&cfg);
+	cfg.not_leader_address = self_address;
+	fs = harness_server_start(&cfg);
+	snprintf(self_address, sizeof(self_address), "%s", fake_server_address(fs));
+	harness_options(&o, fake_server_address(fs));
+	o.max_redirects = 3;
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_resume(ac, &fixture_log, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_int_eq(out.status, -ELOOP);
+	ck_assert_msg(strstr(out.errmsg, "more than 3 leader redirects"), "%s", out.errmsg);
+	ck_assert_msg(strstr(out.errmsg, "RESUME request"), "%s", out.errmsg);
+	/* The first try and three redirects, all with the one id. */
+	unsigned seen;
+	ck_assert_uint_eq(fixture_first_request_id(fs, &seen), 1);
+	ck_assert_uint_eq(seen, 4);
+	dmlog_async_free(ac);
+	fake_server_stop(fs);
+}
+END_TEST
+
+START_TEST(hello_redirect_loop_is_bounded)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+
+	/* Every Hello is sent back to the same server: the handle must stop following after
+	 * max_redirects and back off (here for longer than the request may wait), so exactly
+	 * 1 + max_redirects Hellos arrive and the request ends with the reason. */
+	harness_server_config(&cfg);
+	cfg.not_leader_address = self_address;
+	cfg.not_leader_on_hello = true;
+	fs = harness_server_start(&cfg);
+	snprintf(self_address, sizeof(self_address), "%s", fake_server_address(fs));
+	harness_options(&o, fake_server_address(fs));
+	o.max_redirects = 2;
+	o.reconnect_min_ms = 10000;
+	o.reconnect_max_ms = 10000;
+	o.request_timeout_ms = 2000;
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_ping(ac, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_int_eq(out.status, -ETIMEDOUT);
+	ck_assert_msg(strstr(out.errmsg, "more than 2 leader redirects in a row"), "%s", out.errmsg);
+	ck_assert_uint_eq(fake_server_received(fs), 3);
+	ck_assert_uint_eq(fake_server_requests(fs), 0);
+	dmlog_async_free(ac);
+	fake_server_stop(fs);
+}
+END_TEST
+
+START_TEST(dropped_connection_resends_the_same_id_and_is_answered_once)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+	uint64_t region = 12;
+	unsigned seen, conn_a, conn_b;
+
+	harness_server_config(&cfg);
+	cfg.drop_at = 1;
+	fs = harness_server_start(&cfg);
+	harness_options(&o, fake_server_address(fs));
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_clear_region(ac, &fixture_log, &region, 1, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_int_eq(out.calls, 1);
+	ck_assert_msg(out.status == 0, "%s", out.errmsg);
+
+	uint64_t id = fixture_first_request_id(fs, &seen);
+	ck_assert_uint_eq(id, out.res->request_id);
+	ck_assert_uint_eq(seen, 2);
+	ck_assert_uint_eq(fake_server_answers(fs, id), 1);
+	ck_assert_uint_eq(fake_server_connections(fs), 2);
+	/* Hello, request (dropped), Hello, the same request again on the second connection. */
+	ck_assert_uint_eq(fake_server_received(fs), 4);
+	Dmlog__ClientMessage *first = fake_server_message(fs, 1, &conn_a);
+	Dmlog__ClientMessage *again = fake_server_message(fs, 3, &conn_b);
+	ck_assert_uint_eq(conn_a, 1);
+	ck_assert_uint_eq(conn_b, 2);
+	ck_assert_uint_eq(first->id, again->id);
+	ck_assert_int_eq(again->body_case, DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION);
+	ck_assert_uint_eq(again->clear_region->regions[0], 12);
+	dmlog__client_message__free_unpacked(first, NULL);
+	dmlog__client_message__free_unpacked(again, NULL);
+	Dmlog__ClientMessage *h2 = fake_server_message(fs, 2, NULL);
+	cases_check_hello(h2, "test_client", dmlog_async_client_id(ac));
+	dmlog__client_message__free_unpacked(h2, NULL);
+
+	dmlog_async_free(ac);
+	dmlog_result_free(out.res);
+	fake_server_stop(fs);
+}
+END_TEST
+
+START_TEST(server_closing_after_some_answers_loses_nothing)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out[20];
+
+	memset(out, 0, sizeof(out));
+	harness_server_config(&cfg);
+	cfg.close_after = 3;
+	fs = harness_server_start(&cfg);
+	harness_options(&o, fake_server_address(fs));
+	ac = fixture_client(&o);
+	for (uint64_t i = 0; i < 20; i++)
+		ck_assert_int_eq(dmlog_async_is_clean(ac, &fixture_log, i, fixture_on_done, &out[i]), 0);
+	fixture_wait_completed(20, 10000);
+	for (uint64_t i = 0; i < 20; i++) {
+		ck_assert_int_eq(out[i].calls, 1);
+		ck_assert_msg(out[i].status == 0, "%s", out[i].errmsg);
+		ck_assert_int_eq(out[i].res->clean, fake_clean(i));
+		ck_assert_uint_eq(fake_server_answers(fs, out[i].res->request_id), 1);
+	}
+	ck_assert_uint_ge(fake_server_connections(fs), 7);
+	dmlog_async_free(ac);
+	fixture_free_outcomes(out, 20);
+	fake_server_stop(fs);
+}
+END_TEST
+
+START_TEST(unreachable_first_server_then_second_answers)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+
+	harness_server_config(&cfg);
+	fs = harness_server_start(&cfg);
+	harness_options(&o, harness_closed_address());
+	o.servers[1] = fake_server_address(fs);
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_get_region_size(ac, &fixture_log, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_msg(out.status == 0, "%s", out.errmsg);
+	ck_assert_uint_eq(out.res->region_size, FAKE_REGION_SIZE);
+	dmlog_async_free(ac);
+	dmlog_result_free(out.res);
+	fake_server_stop(fs);
+}
+END_TEST
+
+START_TEST(reconnects_when_the_server_comes_up_later)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+	char addr[32];
+	uint16_t port;
+	int reserved = harness_reserve_port(addr, &port);
+
+	/* Nothing listens at first: the handle backs off and keeps trying. */
+	harness_options(&o, addr);
+	o.reconnect_min_ms = 20;
+	o.reconnect_max_ms = 80;
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_ping(ac, fixture_on_done, &out), 0);
+	ck_assert(!fixture_run_until_completed(1, 300));
+	ck_assert_int_eq(out.calls, 0);
+	ck_assert(!dmlog_async_connected(ac));
+
+	close(reserved);
+	harness_server_config(&cfg);
+	cfg.port = port;
+	fs = harness_server_start(&cfg);
+	fixture_wait_completed(1, 5000);
+	ck_assert_msg(out.status == 0, "%s", out.errmsg);
+	ck_assert(dmlog_async_connected(ac));
+	ck_assert_uint_eq(fake_server_connections(fs), 1);
+	dmlog_async_free(ac);
+	dmlog_result_free(out.res);
+	fake_server_stop(fs);
+}
+END_TEST
+
+START_TEST(deadline_while_unreachable_names_the_connection_error)
+{
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+	const char *addr = harness_closed_address();
+	char expect[80];
+
+	harness_options(&o, addr);
+	o.request_timeout_ms = 200;
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_dtr(ac, &fixture_log, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_int_eq(out.status, -ETIMEDOUT);
+	snprintf(expect, sizeof(expect), "connect %s: Connection refused", addr);
+	ck_assert_msg(strstr(out.errmsg, expect), "%s", out.errmsg);
+	ck_assert(!dmlog_async_connected(ac));
+	dmlog_async_free(ac);
+}
+END_TEST
+
+START_TEST(hello_refusal_fails_requests_at_once)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+	long long start;
+
+	harness_server_config(&cfg);
+	cfg.hello_errno = -EPERM;
+	cfg.hello_message = "role admin may not send dm_ulog requests";
+	fs = harness_server_start(&cfg);
+	harness_options(&o, fake_server_address(fs));
+	ac = fixture_client(&o);
+	start = harness_now_ms();
+	ck_assert_int_eq(dmlog_async_presuspend(ac, &fixture_log, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_int_eq(out.status, -EPERM);
+	ck_assert_int_lt(harness_now_ms() - start, 2000);
+	ck_assert_msg(strstr(out.errmsg, "Hello refused: role admin may not send dm_ulog requests"),
+		      "%s", out.errmsg);
+	dmlog_async_free(ac);
+	fake_server_stop(fs);
+}
+END_TEST
+
+static Suite *link_suite(void)
+{
+	Suite *s = suite_create("client_link");
+	TCase *t;
+
+	t = tcase_create("redirects");
+	tcase_add_checked_fixture(t, fixture_setup, fixture_teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, not_leader_redirect_followed_with_the_same_id);
+	tcase_add_test(t, not_leader_on_hello_redirects_before_any_request);
+	tcase_add_test(t, unknown_leader_moves_on_to_the_next_server);
+	tcase_add_test(t, redirect_loop_fails_with_eloop);
+	tcase_add_test(t, hello_redirect_loop_is_bounded);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("reconnects");
+	tcase_add_checked_fixture(t, fixture_setup, fixture_teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, dropped_connection_resends_the_same_id_and_is_answered_once);
+	tcase_add_test(t, server_closing_after_some_answers_loses_nothing);
+	tcase_add_test(t, unreachable_first_server_then_second_answers);
+	tcase_add_test(t, reconnects_when_the_server_comes_up_later);
+	tcase_add_test(t, deadline_while_unreachable_names_the_connection_error);
+	tcase_add_test(t, hello_refusal_fails_requests_at_once);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	/* As <dmlog/async.h> asks of applications. */
+	signal(SIGPIPE, SIG_IGN);
+	harness_certs_create();
+	sr = srunner_create(link_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	harness_certs_remove();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
