@@ -1,0 +1,177 @@
+/* status.c: the `status` and `peers` verbs, both answered by one ADMIN_STATUS query.
+ *
+ * status's exit code carries the health: 0 healthy, 1 reachable but not healthy (no leader,
+ * or the server is stopping), 2 unreachable. peers exits 0 whenever the server answered.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "ctl.h"
+#include "fmt.h"
+#include "options.h"
+#include "remote.h"
+#include "table.h"
+
+static const char status_usage[] =
+	"Usage: dmlogctl [OPTIONS] status\n"
+	"Show the state of the server: its id and version, its Raft role, the leader, the term,\n"
+	"the commit and applied indexes, the number of logs, of nodes holding a lease and of\n"
+	"connections, whether it is healthy, and the Raft peers.\n"
+	"\n"
+	"Options: --json, and the global options (dmlogctl --help).\n"
+	"Exit status: 0 healthy, 1 reachable but not healthy, 2 unreachable or TLS failure,\n"
+	"3 usage error.\n";
+
+static const char peers_usage[] =
+	"Usage: dmlogctl [OPTIONS] peers\n"
+	"Show the Raft peers as the server sees them: id, Raft address, role, voter.\n"
+	"\n"
+	"Options: --json, and the global options (dmlogctl --help).\n"
+	"Exit status: 0 success, 1 the server refused, 2 unreachable or TLS failure, 3 usage error.\n";
+
+/* Asks ADMIN_STATUS. Returns the owned result, or NULL with *exit_code set. */
+static struct dmlog_result *status_query(struct ctl *ctl, int *exit_code)
+{
+	struct dmlog_result *res = NULL;
+	struct dmlog *h = remote_open(ctl);
+	int rc;
+
+	if (!h) {
+		*exit_code = CTL_EXIT_UNREACHABLE;
+		return NULL;
+	}
+	rc = dmlog_admin_status(h, &res);
+	if (rc)
+		*exit_code = remote_fail(ctl, h, rc);
+	dmlog_free(h);
+	return res;
+}
+
+static void peers_json(FILE *f, const struct dmlog_server_status *st)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < st->peer_count; i++) {
+		const struct dmlog_peer_info *p = &st->peers[i];
+
+		fputs(i ? ",{" : "{", f);
+		fmt_json_key(f, "id");
+		fmt_json_string(f, p->id);
+		fputc(',', f);
+		fmt_json_key(f, "address");
+		fmt_json_string(f, p->address);
+		fputc(',', f);
+		fmt_json_key(f, "role");
+		fmt_json_string(f, p->role);
+		fprintf(f, ",\"voter\":%s}", p->voter ? "true" : "false");
+	}
+	fputc(']', f);
+}
+
+/* The peers table; returns 0 or -ENOMEM. */
+static int peers_text(FILE *f, const struct dmlog_server_status *st, int indent)
+{
+	static const char *const headers[] = {"ID", "ADDRESS", "ROLE", "VOTER"};
+	struct table *t = table_new(4, headers, NULL);
+	int rc = 0;
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->peer_count && rc == 0; i++) {
+		const struct dmlog_peer_info *p = &st->peers[i];
+		const char *cells[] = {p->id, *p->address ? p->address : "-", p->role,
+				       p->voter ? "yes" : "no"};
+
+		rc = table_add(t, cells);
+	}
+	if (rc == 0)
+		table_print(t, f, indent);
+	table_free(t);
+	return rc;
+}
+
+static void status_json(FILE *f, const struct dmlog_server_status *st)
+{
+	fputc('{', f);
+	fmt_json_key(f, "server_id");
+	fmt_json_string(f, st->server_id);
+	fputc(',', f);
+	fmt_json_key(f, "version");
+	fmt_json_string(f, st->version);
+	fputc(',', f);
+	fmt_json_key(f, "raft_role");
+	fmt_json_string(f, st->raft_role);
+	fputc(',', f);
+	fmt_json_key(f, "leader_id");
+	fmt_json_string_or_null(f, st->leader_id);
+	fprintf(f,
+		",\"term\":%" PRIu64 ",\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
+		",\"log_count\":%" PRIu32 ",\"node_count\":%" PRIu32 ",\"connection_count\":%" PRIu32
+		",\"healthy\":%s,\"peers\":",
+		st->term, st->commit_index, st->applied_index, st->log_count, st->node_count,
+		st->connection_count, st->healthy ? "true" : "false");
+	peers_json(f, st);
+	fputs("}\n", f);
+}
+
+static int status_text(FILE *f, const struct dmlog_server_status *st)
+{
+	fmt_field(f, "server", "%s", st->server_id);
+	fmt_field(f, "version", "%s", *st->version ? st->version : "-");
+	fmt_field(f, "raft role", "%s", st->raft_role);
+	fmt_field(f, "leader", "%s", *st->leader_id ? st->leader_id : "none");
+	fmt_field(f, "term", "%" PRIu64, st->term);
+	fmt_field(f, "commit index", "%" PRIu64, st->commit_index);
+	fmt_field(f, "applied index", "%" PRIu64, st->applied_index);
+	fmt_field(f, "logs", "%" PRIu32, st->log_count);
+	fmt_field(f, "nodes", "%" PRIu32, st->node_count);
+	fmt_field(f, "connections", "%" PRIu32, st->connection_count);
+	fmt_field(f, "healthy", "%s", st->healthy ? "yes" : "no");
+	fmt_field(f, "peers", "%zu", st->peer_count);
+	return st->peer_count ? peers_text(f, st, 2) : 0;
+}
+
+int status_run(struct ctl *ctl, int argc, char **argv)
+{
+	struct dmlog_result *res;
+	int first, code = CTL_EXIT_OK;
+	int rc = options_verb(ctl, argc, argv, "status", status_usage, 0, 0, &first);
+
+	if (rc)
+		return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	res = status_query(ctl, &code);
+	if (!res)
+		return code;
+	if (ctl->json) {
+		status_json(stdout, &res->status);
+	} else if (status_text(stdout, &res->status)) {
+		fprintf(stderr, "dmlogctl: out of memory\n");
+		dmlog_result_free(res);
+		return CTL_EXIT_FAILED;
+	}
+	code = res->status.healthy ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+	dmlog_result_free(res);
+	return code;
+}
+
+int peers_run(struct ctl *ctl, int argc, char **argv)
+{
+	struct dmlog_result *res;
+	int first, code = CTL_EXIT_OK;
+	int rc = options_verb(ctl, argc, argv, "peers", peers_usage, 0, 0, &first);
+
+	if (rc)
+		return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+	res = status_query(ctl, &code);
+	if (!res)
+		return code;
+	if (ctl->json) {
+		peers_json(stdout, &res->status);
+		fputc('\n', stdout);
+	} else if (peers_text(stdout, &res->status, 0)) {
+		fprintf(stderr, "dmlogctl: out of memory\n");
+		code = CTL_EXIT_FAILED;
+	}
+	dmlog_result_free(res);
+	return code;
+}
