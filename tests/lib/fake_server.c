@@ -329,7 +329,7 @@ static void fake_peer_identity(struct fake_conn *c, char *role, size_t rlen, cha
 static void fake_on_hello(struct fake_conn *c, const Dmlog__ClientMessage *cm)
 {
 	const struct fake_server_config *cfg = &c->fs->cfg;
-	char role[32], cn[64];
+	char role[64], cn[64];
 	uint8_t *frame;
 	size_t len = 0;
 

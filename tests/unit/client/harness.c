@@ -18,13 +18,13 @@ struct harness_certs harness_certs;
 
 static void harness_fill(struct harness_identity *id, const char *dir)
 {
-	snprintf(id->ca, sizeof(id->ca), "%s/ca.crt", dir);
-	snprintf(id->server_cert, sizeof(id->server_cert), "%s/peer-dmlogd1.crt", dir);
-	snprintf(id->server_key, sizeof(id->server_key), "%s/peer-dmlogd1.key", dir);
-	snprintf(id->node_cert, sizeof(id->node_cert), "%s/node-node1.crt", dir);
-	snprintf(id->node_key, sizeof(id->node_key), "%s/node-node1.key", dir);
-	snprintf(id->admin_cert, sizeof(id->admin_cert), "%s/admin-admin.crt", dir);
-	snprintf(id->admin_key, sizeof(id->admin_key), "%s/admin-admin.key", dir);
+	snprintf(id->ca, sizeof(id->ca), "%.3000s/ca.crt", dir);
+	snprintf(id->server_cert, sizeof(id->server_cert), "%.3000s/peer-dmlogd1.crt", dir);
+	snprintf(id->server_key, sizeof(id->server_key), "%.3000s/peer-dmlogd1.key", dir);
+	snprintf(id->node_cert, sizeof(id->node_cert), "%.3000s/node-node1.crt", dir);
+	snprintf(id->node_key, sizeof(id->node_key), "%.3000s/node-node1.key", dir);
+	snprintf(id->admin_cert, sizeof(id->admin_cert), "%.3000s/admin-admin.crt", dir);
+	snprintf(id->admin_key, sizeof(id->admin_key), "%.3000s/admin-admin.key", dir);
 }
 
 static void harness_make(const char *sub, struct harness_identity *id)
