@@ -3,7 +3,9 @@
  * Every setting is one row of a single table (config.c): its name, type, default, bounds, whether
  * SIGHUP reloads it and a one-line doc. The file parser, the command-line parser, --help, the
  * effective-config printer, the example file (deploy/dmlogd.ini) and the reload diff are all
- * driven by that table, so a new option is one new row plus one field here.
+ * driven by that table through the generic machinery of optab.h, so a new option is one new row
+ * plus one field here. This file holds what is dmlogd's own: the table, the rules between
+ * options, the peers list and the TLS check of --check-config.
  *
  * Precedence: built-in defaults, then the file (--config FILE, /etc/dmlog/dmlogd.ini by
  * default), then --key=value overrides from the command line. A reload repeats the same steps
@@ -31,18 +33,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "optab.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/dmlog/dmlogd.ini"
 /* Longest accepted line of the file, newline excluded. */
-#define CONFIG_LINE_MAX 4096
+#define CONFIG_LINE_MAX OPTAB_LINE_MAX
 /* Most entries in the peers list (a group has 3 or 5 voters; this is room to spare). */
 #define CONFIG_PEERS_MAX 8
 
 /* Exit statuses of dmlogd, one per failed start step (deploy/dmlogd.service documents them and
  * keeps systemd from restarting on the ones a restart cannot fix). */
 enum config_exit {
-	CONFIG_EXIT_OK = 0,
-	CONFIG_EXIT_FAILURE = 1, /* runtime failure; also "--check-config found a problem" */
-	CONFIG_EXIT_USAGE = 2,   /* bad command line or configuration */
+	CONFIG_EXIT_OK = OPTAB_EXIT_OK,
+	CONFIG_EXIT_FAILURE = OPTAB_EXIT_FAILURE, /* runtime failure; --check-config failed */
+	CONFIG_EXIT_USAGE = OPTAB_EXIT_USAGE,     /* bad command line or configuration */
 	CONFIG_EXIT_TLS = 3,     /* the CA, certificate or key could not be loaded */
 	CONFIG_EXIT_STATE = 4,   /* the state directory could not be created, locked or read */
 	CONFIG_EXIT_RAFT = 5,    /* the Raft service did not start */
@@ -76,37 +80,12 @@ enum config_key {
 	CONFIG__COUNT
 };
 
-#define CONFIG_BIT(key) (UINT64_C(1) << (key))
+#define CONFIG_BIT(key) OPTAB_BIT(key)
 
-enum config_type {
-	CONFIG_T_STRING,   /* char *, printable; min/max bound the length */
-	CONFIG_T_NAME,     /* char *, an identity as in a certificate CN */
-	CONFIG_T_ADDRESS,  /* char *, HOST:PORT */
-	CONFIG_T_PEERS,    /* char *, "RAFT_ID@HOST:PORT,..." (possibly empty) */
-	CONFIG_T_INT,      /* int64_t */
-	CONFIG_T_BOOL,     /* bool */
-	CONFIG_T_DURATION, /* int64_t, milliseconds */
-	CONFIG_T_SIZE,     /* int64_t, bytes */
-	CONFIG_T_ENUM,     /* int, one of the option's choices */
-};
-
-struct config_choice {
-	const char *name;
-	int value;
-};
-
-/* A row of the table. */
-struct config_option {
-	const char *name;
-	enum config_type type;
-	size_t offset;                       /* of the field in struct config */
-	const char *def;                     /* the default, spelled as in the file */
-	int64_t min, max;                    /* value bounds (string types: length bounds) */
-	const struct config_choice *choices; /* CONFIG_T_ENUM: NULL-terminated */
-	bool reloadable;                     /* SIGHUP applies a new value */
-	const char *doc;                     /* one line */
-	const char *metavar;                 /* for --help: what the value looks like */
-};
+/* The rows of dmlogd's table are optab's generic rows (server/optab.h): config_option and
+ * config_choice are their names here. */
+#define config_option optab_option
+#define config_choice optab_choice
 
 /* The effective settings. Strings are owned; numbers are in ms (durations) or bytes (sizes). */
 struct config {
@@ -142,12 +121,12 @@ struct config {
 
 /* What the command line asks for. */
 enum config_action {
-	CONFIG_ACTION_RUN,
-	CONFIG_ACTION_HELP,
-	CONFIG_ACTION_VERSION,
-	CONFIG_ACTION_CHECK,         /* --check-config */
-	CONFIG_ACTION_PRINT,         /* --print-config: the effective settings */
-	CONFIG_ACTION_PRINT_DEFAULT, /* --print-default-config: the documented example file */
+	CONFIG_ACTION_RUN = OPTAB_ACTION_RUN,
+	CONFIG_ACTION_HELP = OPTAB_ACTION_HELP,
+	CONFIG_ACTION_VERSION = OPTAB_ACTION_VERSION,
+	CONFIG_ACTION_CHECK = OPTAB_ACTION_CHECK,       /* --check-config */
+	CONFIG_ACTION_PRINT = OPTAB_ACTION_PRINT,       /* --print-config: the effective settings */
+	CONFIG_ACTION_PRINT_DEFAULT = OPTAB_ACTION_PRINT_DEFAULT, /* --print-default-config */
 };
 
 /* One entry of the peers list. */

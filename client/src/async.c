@@ -17,7 +17,7 @@
 #include <event2/event.h>
 
 #include "msg.h"
-#include "tls.h"
+#include "ctls.h"
 
 static void async_destroy(struct dmlog_async *ac)
 {
@@ -143,7 +143,7 @@ DMLOG_API struct dmlog_async *dmlog_async_new(struct event_base *base,
 		free(ac);
 		return NULL;
 	}
-	ac->ssl_ctx = tls_ctx_new(ac->opts.ca_file, ac->opts.cert_file, ac->opts.key_file, err,
+	ac->ssl_ctx = ctls_ctx_new(ac->opts.ca_file, ac->opts.cert_file, ac->opts.key_file, err,
 				  DMLOG_ERRMSG_SIZE);
 	if (!ac->ssl_ctx)
 		goto fail;

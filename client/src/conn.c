@@ -19,7 +19,7 @@
 #include <openssl/err.h>
 
 #include "frame.h"
-#include "tls.h"
+#include "ctls.h"
 
 struct conn {
 	struct event_base *base;
@@ -147,7 +147,7 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg);
 /* TCP is up: hand the socket to a TLS bufferevent and start the handshake. */
 static int conn_start_tls(struct conn *c)
 {
-	SSL *ssl = tls_new(c->ctx, c->verify_name);
+	SSL *ssl = ctls_new(c->ctx, c->verify_name);
 	int fd = c->fd;
 
 	if (!ssl)
@@ -267,7 +267,7 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
 			ssl_err = conn_last_words(c);
 		if (ssl_err)
 			sock_err = 0;
-		rc = tls_describe(c->ssl, ssl_err, sock_err, detail, sizeof(detail));
+		rc = ctls_describe(c->ssl, ssl_err, sock_err, detail, sizeof(detail));
 		ERR_clear_error();
 		if (c->up)
 			snprintf(cause, sizeof(cause), "%s", detail);

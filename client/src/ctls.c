@@ -1,5 +1,5 @@
-/* tls.c: the client's OpenSSL context and the wording of TLS failures. */
-#include "tls.h"
+/* ctls.c: the client's OpenSSL context and the wording of TLS failures. */
+#include "ctls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-void tls_error_string(unsigned long e, char *buf, size_t len)
+void ctls_error_string(unsigned long e, char *buf, size_t len)
 {
 	const char *reason = e ? ERR_reason_error_string(e) : NULL;
 
@@ -27,7 +27,7 @@ static void load_error(const char *what, const char *path, char *errmsg, size_t 
 {
 	char cause[160];
 
-	tls_error_string(ERR_peek_last_error(), cause, sizeof(cause));
+	ctls_error_string(ERR_peek_last_error(), cause, sizeof(cause));
 	ERR_clear_error();
 	snprintf(errmsg, errlen, "tls: %s %s: %s", what, path, cause);
 }
@@ -45,7 +45,7 @@ static int check_readable(const char *what, const char *path, char *errmsg, size
 	return 0;
 }
 
-SSL_CTX *tls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
+SSL_CTX *ctls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
 		     char *errmsg, size_t errlen)
 {
 	SSL_CTX *ctx;
@@ -95,7 +95,7 @@ static bool is_ip_address(const char *name)
 	return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
 }
 
-SSL *tls_new(SSL_CTX *ctx, const char *verify_name)
+SSL *ctls_new(SSL_CTX *ctx, const char *verify_name)
 {
 	SSL *ssl = SSL_new(ctx);
 
@@ -135,14 +135,14 @@ static bool is_certificate_alert(int reason)
 	}
 }
 
-int tls_describe(SSL *ssl, unsigned long ssl_err, int sock_err, char *buf, size_t len)
+int ctls_describe(SSL *ssl, unsigned long ssl_err, int sock_err, char *buf, size_t len)
 {
 	char reason[160];
 
 	if (ssl_err) {
 		int r = ERR_GET_REASON(ssl_err);
 
-		tls_error_string(ssl_err, reason, sizeof(reason));
+		ctls_error_string(ssl_err, reason, sizeof(reason));
 		if (ERR_GET_LIB(ssl_err) == ERR_LIB_SSL && r == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 			/* The server closed the socket mid-handshake: worth another try. */
 			snprintf(buf, len, "connection closed by the server");

@@ -1,0 +1,495 @@
+/* relay.c: kernel requests to libdmlog and back (see relay.h for what the kernel is told).
+ *
+ * One datagram: the codec validates it (every check of reference §5 item 10); a replyable
+ * failure is answered -EINVAL here, a broken frame dropped; a valid request takes a slot, becomes
+ * a struct dmlog_request and is submitted. Its callback answers the kernel from dmlogd's result,
+ * or applies the no-server policy when the library gave up. Slots bound the requests in flight:
+ * when none is free the transport is paused, and resumed when an answer frees one.
+ *
+ * Nothing is logged per request above debug level: the kernel sends an IN_SYNC per read bio.
+ * Warnings about bad input or lost replies are rate-limited (relay_may_warn()).
+ */
+#include "relay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dmlog/async.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "relay_impl.h"
+#include "transport.h"
+
+#define RELAY_WARN_WINDOW 10   /* seconds */
+#define RELAY_WARN_BURST 100   /* warnings per window */
+#define RELAY_DEFAULT_FAIL_AFTER_MS 10000
+#define RELAY_DEFAULT_EXPIRE_AFTER_MS 20000
+#define RELAY_DEFAULT_MAX_OUTSTANDING 4096
+#define RELAY_DEFAULT_KEEPALIVE_MS 2000
+
+bool relay_may_warn(struct relay *r)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - r->warn_window >= RELAY_WARN_WINDOW) {
+		if (r->warn_suppressed > 0)
+			log_warning("%llu similar warnings suppressed in the last %d s",
+				    (unsigned long long)r->warn_suppressed, RELAY_WARN_WINDOW);
+		r->warn_window = now.tv_sec;
+		r->warn_count = 0;
+		r->warn_suppressed = 0;
+	}
+	if (r->warn_count < RELAY_WARN_BURST) {
+		r->warn_count++;
+		return true;
+	}
+	r->warn_suppressed++;
+	return false;
+}
+
+/* ---------------------------------------------------------------- slots and back-pressure */
+
+static struct relay_slot *relay_slot_take(struct relay *r)
+{
+	struct relay_slot *s = r->free_slots;
+
+	if (s == NULL)
+		return NULL; /* reading pauses before the last slot goes: never here */
+	r->free_slots = s->next_free;
+	s->next_free = NULL;
+	r->stats.outstanding++;
+	if (r->stats.outstanding > r->stats.outstanding_peak)
+		r->stats.outstanding_peak = r->stats.outstanding;
+	if (r->free_slots == NULL && !r->paused) {
+		r->paused = true;
+		r->stats.pauses++;
+		transport_pause(r->t, true);
+		if (relay_may_warn(r))
+			log_warning("%u kernel requests wait for dmlogd (max_outstanding): not "
+				    "reading the kernel until one is answered",
+				    r->max_outstanding);
+	}
+	return s;
+}
+
+static void relay_slot_release(struct relay *r, struct relay_slot *s)
+{
+	s->next_free = r->free_slots;
+	r->free_slots = s;
+	r->stats.outstanding--;
+	if (r->paused && !r->closing) {
+		r->paused = false;
+		transport_pause(r->t, false);
+		log_debug("reading the kernel again outstanding=%u", r->stats.outstanding);
+	}
+}
+
+/* ---------------------------------------------------------------- library callbacks */
+
+/* The failures that mean "no dmlogd answered" rather than "dmlogd answered this errno". */
+static bool relay_no_answer(int status)
+{
+	return status == -ETIMEDOUT || status == -EACCES || status == -EPROTO || status == -ELOOP;
+}
+
+static void relay_on_result(struct dmlog_async *ac, int status, const struct dmlog_result *res,
+			    void *arg)
+{
+	struct relay_slot *s = arg;
+	struct relay *r = s->relay;
+	struct ulog_codec_res cres;
+	int rc;
+
+	if (status == 0) {
+		rc = relay_reply_map(s->hdr.type, res, &cres);
+		if (rc != 0) {
+			if (relay_may_warn(r))
+				log_warning("unusable answer from dmlogd (%s, for %s): "
+					    "answering %s log=%s seq=%u",
+					    dmlog_op_name(res->op),
+					    ulog_codec_type_name(s->hdr.type), strerror(-rc),
+					    RELAY_UUID(s->hdr.uuid), s->hdr.seq);
+			cres.error = rc;
+		}
+		r->stats.answered++;
+		relay_reply_send(r, &s->hdr, s->reconnect, &cres);
+	} else if (status == -ECANCELED) {
+		/* The relay is going away: no reply; the kernel resends after its timeout. */
+	} else if (relay_no_answer(status)) {
+		if (r->policy == RELAY_POLICY_FAIL) {
+			r->stats.failed++;
+			if (relay_may_warn(r))
+				log_warning("no answer from dmlogd, answering -EIO (policy "
+					    "fail): %s log=%s seq=%u type=%s",
+					    dmlog_async_errmsg(ac), RELAY_UUID(s->hdr.uuid),
+					    s->hdr.seq, ulog_codec_type_name(s->hdr.type));
+			relay_reply_error(r, &s->hdr, s->reconnect, -EIO);
+		} else {
+			r->stats.expired++;
+			if (relay_may_warn(r))
+				log_warning("no answer from dmlogd, request given up without a "
+					    "reply (policy wait; the kernel resends it): %s log=%s "
+					    "seq=%u type=%s",
+					    dmlog_async_errmsg(ac), RELAY_UUID(s->hdr.uuid),
+					    s->hdr.seq, ulog_codec_type_name(s->hdr.type));
+		}
+	} else {
+		r->stats.answered++;
+		r->stats.server_errors++;
+		log_debug("dmlogd answered %d (%s) log=%s seq=%u type=%s", status,
+			  dmlog_async_errmsg(ac), RELAY_UUID(s->hdr.uuid), s->hdr.seq,
+			  ulog_codec_type_name(s->hdr.type));
+		relay_reply_error(r, &s->hdr, s->reconnect, status);
+	}
+	relay_slot_release(r, s);
+	if (ac == r->retired && r->reap != NULL)
+		event_active(r->reap, EV_TIMEOUT, 0);
+}
+
+static void relay_on_ping(struct dmlog_async *ac, int status, const struct dmlog_result *res,
+			  void *arg)
+{
+	struct relay *r = arg;
+
+	(void)res;
+	if (ac == r->ping_ac)
+		r->ping_ac = NULL;
+	if (ac == r->retired && status != -ECANCELED)
+		event_active(r->reap, EV_TIMEOUT, 0); /* it may have been its last request */
+	if (status == -ECANCELED || ac != r->ac)
+		return;
+	/* Changes are reported, not every ping. */
+	if (status == 0 && (!r->link_up || !r->link_reported))
+		log_notice("connected to dmlogd");
+	else if (status != 0 && (r->link_up || !r->link_reported))
+		log_warning("dmlogd unreachable: %s", dmlog_async_errmsg(ac));
+	r->link_up = status == 0;
+	r->link_reported = true;
+}
+
+static void relay_ping(struct relay *r)
+{
+	if (r->ping_ac != NULL)
+		return;
+	if (dmlog_async_ping(r->ac, relay_on_ping, r) == 0)
+		r->ping_ac = r->ac;
+}
+
+static void relay_on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	/* The last ping is still pending: say so now rather than when it times out. */
+	if (r->ping_ac != NULL && !dmlog_async_connected(r->ac) &&
+	    (r->link_up || !r->link_reported)) {
+		log_warning("dmlogd unreachable: no connection, keepalive unanswered for %u ms",
+			    r->keepalive_ms);
+		r->link_up = false;
+		r->link_reported = true;
+	}
+	relay_ping(r);
+}
+
+static void relay_on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->retired != NULL && dmlog_async_pending(r->retired) == 0) {
+		struct dmlog_async *old = r->retired;
+
+		r->retired = NULL;
+		dmlog_async_free(old);
+		log_info("previous dmlogd connection released after the reload");
+	}
+}
+
+/* ---------------------------------------------------------------- requests in */
+
+/* The library request of a parsed kernel request (pointers into req). */
+static void relay_request(const struct ulog_codec_req *req, struct dmlog_request *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->op = (enum dmlog_op)req->hdr.type;
+	out->log.uuid = req->hdr.uuid;
+	out->log.luid = req->hdr.luid;
+	out->log.version = req->hdr.version;
+	out->args = req->ctr;
+	out->reconnect = req->reconnect;
+	out->region = req->region;
+	out->in_sync = req->in_sync;
+	out->regions = req->regions;
+	out->region_count = req->nregions;
+}
+
+/* A request the codec could not accept. */
+static void relay_refuse(struct relay *r, int rc, const struct ulog_codec_req *req, size_t len)
+{
+	if (rc == -ENOMSG) {
+		r->stats.foreign++;
+		log_debug("connector message of another id ignored: %s", req->errmsg);
+		return;
+	}
+	if (!req->replyable) {
+		r->stats.dropped++;
+		if (relay_may_warn(r))
+			log_warning("kernel datagram dropped, no reply possible: %s fault=%s "
+				    "len=%zu",
+				    req->errmsg, ulog_codec_fault_name(req->fault), len);
+		return;
+	}
+	r->stats.rejected++;
+	if (relay_may_warn(r))
+		log_warning("kernel request refused with -EINVAL: %s fault=%s log=%s seq=%u",
+			    req->errmsg, ulog_codec_fault_name(req->fault),
+			    RELAY_UUID(req->hdr.uuid), req->hdr.seq);
+	relay_reply_error(r, &req->hdr, req->reconnect, -EINVAL);
+}
+
+static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t len, void *arg)
+{
+	struct relay *r = arg;
+	struct ulog_codec_req req;
+	struct dmlog_request dr;
+	struct relay_slot *s;
+	int rc;
+
+	(void)t;
+	rc = ulog_codec_parse(buf, len, &req);
+	if (rc != 0) {
+		relay_refuse(r, rc, &req, len);
+		return;
+	}
+	log_debug("kernel request log=%s seq=%u type=%s version=%u size=%u",
+		  RELAY_UUID(req.hdr.uuid), req.hdr.seq, ulog_codec_type_name(req.hdr.type),
+		  req.hdr.version, req.hdr.data_size);
+	s = relay_slot_take(r);
+	if (s != NULL) {
+		s->hdr = req.hdr;
+		s->reconnect = req.reconnect;
+		relay_request(&req, &dr);
+		rc = dmlog_async_submit(r->ac, &dr, relay_on_result, s);
+		if (rc == 0) {
+			r->stats.requests++;
+			r->stats.by_type[req.hdr.type]++;
+			return;
+		}
+		relay_slot_release(r, s);
+	} else {
+		rc = -EAGAIN;
+	}
+	if (rc == -EINVAL) {
+		/* the library's own checks (a uuid it cannot carry, say) */
+		r->stats.rejected++;
+		if (relay_may_warn(r))
+			log_warning("kernel request refused with -EINVAL: %s log=%s seq=%u",
+				    dmlog_async_errmsg(r->ac), RELAY_UUID(req.hdr.uuid),
+				    req.hdr.seq);
+		relay_reply_error(r, &req.hdr, req.reconnect, -EINVAL);
+	} else if (r->policy == RELAY_POLICY_FAIL) {
+		r->stats.failed++;
+		if (relay_may_warn(r))
+			log_warning("request not submitted, answering -EIO: %s log=%s seq=%u",
+				    dmlog_async_errmsg(r->ac), RELAY_UUID(req.hdr.uuid),
+				    req.hdr.seq);
+		relay_reply_error(r, &req.hdr, req.reconnect, -EIO);
+	} else {
+		r->stats.expired++;
+		if (relay_may_warn(r))
+			log_warning("request not submitted, no reply (the kernel resends it): %s "
+				    "log=%s seq=%u",
+				    dmlog_async_errmsg(r->ac), RELAY_UUID(req.hdr.uuid),
+				    req.hdr.seq);
+	}
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+/* A library handle made from o under the relay's policy. */
+static struct dmlog_async *relay_handle(struct event_base *base, const struct relay_options *o,
+					uint32_t max_outstanding, char *err, size_t errlen)
+{
+	struct dmlog_options copt = o->client;
+	char why[DMLOG_ERRMSG_SIZE];
+	struct dmlog_async *ac;
+
+	copt.request_timeout_ms = o->policy == RELAY_POLICY_FAIL
+					  ? (o->fail_after_ms ? o->fail_after_ms
+							      : RELAY_DEFAULT_FAIL_AFTER_MS)
+					  : (o->expire_after_ms ? o->expire_after_ms
+								: RELAY_DEFAULT_EXPIRE_AFTER_MS);
+	copt.max_in_flight = max_outstanding + 1; /* + the keepalive ping */
+	ac = dmlog_async_new(base, &copt, why);
+	if (ac == NULL)
+		snprintf(err, errlen, "%s", why);
+	return ac;
+}
+
+static void relay_apply(struct relay *r, const struct relay_options *o)
+{
+	r->policy = o->policy;
+	r->fail_after_ms = o->fail_after_ms ? o->fail_after_ms : RELAY_DEFAULT_FAIL_AFTER_MS;
+	r->expire_after_ms = o->expire_after_ms ? o->expire_after_ms
+						: RELAY_DEFAULT_EXPIRE_AFTER_MS;
+	r->keepalive_ms = o->keepalive_ms ? o->keepalive_ms : RELAY_DEFAULT_KEEPALIVE_MS;
+}
+
+static void relay_arm_keepalive(struct relay *r)
+{
+	struct timeval tv = {r->keepalive_ms / 1000, (r->keepalive_ms % 1000) * 1000};
+
+	if (r->keepalive_ms == UINT32_MAX) {
+		event_del(r->keepalive);
+		return;
+	}
+	event_add(r->keepalive, &tv);
+	relay_ping(r);
+}
+
+struct relay *relay_new(struct event_base *base, struct transport *t, const struct relay_options *o,
+			char *err, size_t errlen)
+{
+	uint32_t max = o->max_outstanding ? o->max_outstanding : RELAY_DEFAULT_MAX_OUTSTANDING;
+	struct relay *r;
+
+	if (max > RELAY_OUTSTANDING_MAX || (o->policy != RELAY_POLICY_WAIT &&
+					    o->policy != RELAY_POLICY_FAIL)) {
+		snprintf(err, errlen, "relay: max_outstanding above %d or unknown policy",
+			 RELAY_OUTSTANDING_MAX);
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL || (r->slots = calloc(max, sizeof(*r->slots))) == NULL)
+		goto nomem;
+	r->base = base;
+	r->t = t;
+	r->max_outstanding = max;
+	relay_apply(r, o);
+	for (uint32_t i = max; i-- > 0;) {
+		r->slots[i].relay = r;
+		r->slots[i].next_free = r->free_slots;
+		r->free_slots = &r->slots[i];
+	}
+	r->reap = event_new(base, -1, 0, relay_on_reap, r);
+	r->keepalive = event_new(base, -1, EV_PERSIST, relay_on_keepalive, r);
+	if (r->reap == NULL || r->keepalive == NULL)
+		goto nomem;
+	r->ac = relay_handle(base, o, max, err, errlen);
+	if (r->ac == NULL) {
+		relay_free(r);
+		return NULL;
+	}
+	if (transport_start(t, relay_on_datagram, r) != 0)
+		goto nomem;
+	relay_arm_keepalive(r);
+	return r;
+nomem:
+	snprintf(err, errlen, "relay: out of memory");
+	relay_free(r);
+	return NULL;
+}
+
+int relay_reconfigure(struct relay *r, const struct relay_options *o, char *err, size_t errlen)
+{
+	struct dmlog_async *ac;
+
+	if (o->policy != RELAY_POLICY_WAIT && o->policy != RELAY_POLICY_FAIL) {
+		snprintf(err, errlen, "relay: unknown policy");
+		return -EINVAL;
+	}
+	ac = relay_handle(r->base, o, r->max_outstanding, err, errlen);
+	if (ac == NULL)
+		return -EINVAL;
+	if (r->retired != NULL) {
+		/* A second reload before the first handle drained: its last requests get no
+		 * reply (the kernel resends them). */
+		struct dmlog_async *old = r->retired;
+
+		r->retired = NULL;
+		log_warning("reload: %zu requests of the handle before the previous reload "
+			    "dropped",
+			    dmlog_async_pending(old));
+		dmlog_async_free(old);
+	}
+	r->retired = r->ac;
+	r->ac = ac;
+	r->link_up = false;
+	r->link_reported = false;
+	relay_apply(r, o);
+	relay_arm_keepalive(r);
+	event_active(r->reap, EV_TIMEOUT, 0);
+	return 0;
+}
+
+void relay_free(struct relay *r)
+{
+	struct dmlog_async *ac, *old;
+
+	if (r == NULL)
+		return;
+	r->closing = true;
+	if (r->t != NULL)
+		transport_pause(r->t, true);
+	/* Freeing a handle runs the callbacks of its requests (-ECANCELED): no replies. */
+	ac = r->ac;
+	old = r->retired;
+	r->ac = r->retired = NULL;
+	dmlog_async_free(ac);
+	dmlog_async_free(old);
+	if (r->reap != NULL)
+		event_free(r->reap);
+	if (r->keepalive != NULL)
+		event_free(r->keepalive);
+	free(r->slots);
+	free(r);
+}
+
+void relay_get_stats(const struct relay *r, struct relay_stats *out)
+{
+	*out = r->stats;
+	out->connected = r->ac != NULL && dmlog_async_connected(r->ac);
+}
+
+void relay_dump(const struct relay *r)
+{
+	struct transport_stats ts;
+	char types[512];
+	size_t used = 0;
+
+	transport_get_stats(r->t, &ts);
+	for (uint32_t k = 1; k <= ULOG_CODEC_TYPE_MAX && used < sizeof(types); k++) {
+		if (r->stats.by_type[k] == 0)
+			continue;
+		used += (size_t)snprintf(types + used, sizeof(types) - used, " %s=%llu",
+					 ulog_codec_type_name(k),
+					 (unsigned long long)r->stats.by_type[k]);
+	}
+	if (used == 0)
+		snprintf(types, sizeof(types), " none");
+	log_notice("state dump: transport=%s connected=%s policy=%s outstanding=%u peak=%u "
+		   "max_outstanding=%u pauses=%u",
+		   transport_name(r->t), r->ac && dmlog_async_connected(r->ac) ? "yes" : "no",
+		   r->policy == RELAY_POLICY_FAIL ? "fail" : "wait", r->stats.outstanding,
+		   r->stats.outstanding_peak, r->max_outstanding, r->stats.pauses);
+	log_notice("state dump: requests=%llu answered=%llu server_errors=%llu rejected=%llu "
+		   "dropped=%llu foreign=%llu failed=%llu expired=%llu unsent=%llu",
+		   (unsigned long long)r->stats.requests, (unsigned long long)r->stats.answered,
+		   (unsigned long long)r->stats.server_errors,
+		   (unsigned long long)r->stats.rejected, (unsigned long long)r->stats.dropped,
+		   (unsigned long long)r->stats.foreign, (unsigned long long)r->stats.failed,
+		   (unsigned long long)r->stats.expired, (unsigned long long)r->stats.unsent);
+	log_notice("state dump: by type:%s", types);
+	log_notice("state dump: datagrams received=%llu sent=%llu queued=%llu dropped_in=%llu "
+		   "dropped_out=%llu overruns=%llu peers=%llu",
+		   (unsigned long long)ts.received, (unsigned long long)ts.sent,
+		   (unsigned long long)ts.queued, (unsigned long long)ts.dropped_in,
+		   (unsigned long long)ts.dropped_out, (unsigned long long)ts.overruns,
+		   (unsigned long long)ts.peers);
+}

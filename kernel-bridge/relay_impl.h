@@ -1,0 +1,77 @@
+/* relay_impl.h: the inside of a relay, shared by relay.c (requests in, library callbacks,
+ * policy, bounds) and relay_reply.c (results to reply datagrams).
+ *
+ * An outstanding kernel request lives in a slot taken from a pool allocated once
+ * (max_outstanding of them): the slot keeps the request header the reply must echo, and is the
+ * argument of the library callback. Single-threaded: the event_base's thread.
+ */
+#ifndef DMLOG_BRIDGE_RELAY_IMPL_H
+#define DMLOG_BRIDGE_RELAY_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "log.h"
+#include "relay.h"
+#include "ulog_codec.h"
+
+struct dmlog_async;
+struct event;
+
+/* A log's short UUID (last 8 characters) for a log line, quoted if the kernel sent odd bytes.
+ * Valid within the full expression (the log call) it appears in. */
+#define RELAY_UUID(uuid) (log_q(log_short_uuid(uuid)).s)
+
+struct relay_slot {
+	struct relay *relay;
+	struct relay_slot *next_free;
+	struct ulog_codec_hdr hdr;  /* the kernel's header, echoed in the reply */
+	bool reconnect;             /* CTR of the reconnect loop: no reply buffer */
+};
+
+struct relay {
+	struct event_base *base;
+	struct transport *t;
+	struct dmlog_async *ac;         /* new requests go here */
+	struct dmlog_async *retired;    /* the handle before the last reload, draining */
+	struct dmlog_async *ping_ac;    /* the handle of the outstanding ping; NULL: none */
+	struct event *reap;             /* frees the retired handle once it drained */
+	struct event *keepalive;
+	enum relay_policy policy;
+	uint32_t fail_after_ms;
+	uint32_t expire_after_ms;
+	uint32_t max_outstanding;
+	uint32_t keepalive_ms;
+	struct relay_slot *slots;       /* max_outstanding of them */
+	struct relay_slot *free_slots;
+	bool paused;                    /* reading stopped at max_outstanding */
+	bool closing;                   /* relay_free() runs: reading stays stopped */
+	bool link_up;                   /* the last keepalive ping was answered */
+	bool link_reported;             /* link_up was logged at least once */
+	struct relay_stats stats;
+	/* warning rate limit: at most RELAY_WARN_BURST lines per RELAY_WARN_WINDOW seconds */
+	time_t warn_window;
+	unsigned warn_count;
+	uint64_t warn_suppressed;
+};
+
+/* True when one more warning may be logged now (see the rate limit above); counts the ones
+ * that may not and reports them once the window has passed. */
+bool relay_may_warn(struct relay *r);
+
+/* Fills out from a library result to a request of type `type`. 0, -EPROTO (the result answers
+ * another type) or -EMSGSIZE (text too long for a reply). */
+int relay_reply_map(uint32_t type, const struct dmlog_result *res, struct ulog_codec_res *out);
+
+/* Encodes the reply to the request (hdr, reconnect) carrying res and hands it to the
+ * transport. If the result cannot be encoded (codec error), the kernel gets that error with
+ * data_size 0 instead; should even that fail, a bare NACK with the same error. */
+void relay_reply_send(struct relay *r, const struct ulog_codec_hdr *hdr, bool reconnect,
+		      const struct ulog_codec_res *res);
+
+/* relay_reply_send() of an error (a negative errno) with no data. */
+void relay_reply_error(struct relay *r, const struct ulog_codec_hdr *hdr, bool reconnect,
+		       int error);
+
+#endif /* DMLOG_BRIDGE_RELAY_IMPL_H */
