@@ -1,4 +1,12 @@
-/* admin.c: admin queries answered from the applied state (see admin.h). */
+/* admin.c: admin queries answered from the applied state, and membership changes (see admin.h).
+ *
+ * Peer add: the binding raft id -> certificate CN is committed first (PeerAnnounce with an
+ * unknown incarnation, which also lets a peer with a wiped data directory back in), then the
+ * Raft service adds the server as a spare, catches it up and makes it a voter. Peer remove: the
+ * server leaves the Raft configuration, then its binding is forgotten (PeerForget). Removing the
+ * leader itself hands leadership over first and answers NotLeader, so the admin repeats the
+ * request on the new leader.
+ */
 #include "admin.h"
 
 #include <errno.h>
@@ -11,6 +19,10 @@
 #include "lease.h"
 #include "raftsvc.h"
 #include "server.h"
+#include "log.h"
+#include "peer_wire.h"
+#include "session.h"
+#include "tls.h"
 
 /* Allocates zeroed memory owned by the reply. */
 static void *ar_alloc(struct admin_reply *ar, size_t n)
@@ -101,43 +113,96 @@ static Dmlog__LogSummary *summary(struct admin_reply *ar, const struct engine_lo
 	return s;
 }
 
+/* One PeerInfo per member of the Raft configuration (this server alone before it has one). */
+static Dmlog__PeerInfo **peer_list(struct server *srv, struct admin_reply *ar,
+				   const struct raftsvc_status *st, size_t *n)
+{
+	unsigned count = st->n_members ? st->n_members : 1;
+	Dmlog__PeerInfo **pv = ar_alloc(ar, count * sizeof(*pv));
+
+	*n = 0;
+	if (!pv)
+		return NULL;
+	for (unsigned i = 0; i < count; i++) {
+		Dmlog__PeerInfo *p = ar_alloc(ar, sizeof(*p));
+		uint64_t raft_id = st->n_members ? st->members[i].id : st->id;
+		struct fsm_peer row;
+		bool known;
+
+		if (!p)
+			return NULL;
+		dmlog__peer_info__init(p);
+		fsm_lock(srv->fsm);
+		known = fsm_peer_get(srv->fsm, raft_id, &row);
+		fsm_unlock(srv->fsm);
+		p->raft_id = raft_id;
+		if (raft_id == st->id) {
+			p->id = ar_strdup(ar, srv->id);
+			p->client_address = ar_strdup(ar, srv->listen);
+		} else {
+			p->id = ar_strdup(ar, known ? row.id : "");
+			p->client_address = ar_strdup(ar, known ? row.client_address : "");
+		}
+		p->address = p->client_address;
+		p->raft_address = ar_strdup(ar, st->n_members ? st->members[i].address : "");
+		p->membership = ar_strdup(ar, st->n_members ? st->members[i].role : "voter");
+		p->voter = strcmp(p->membership, "voter") == 0;
+		p->role = ar_strdup(ar, raft_id == st->id ? st->role
+					: raft_id == st->leader_id ? "leader" : "follower");
+		pv[(*n)++] = p;
+	}
+	return pv;
+}
+
 static int answer_status(struct server *srv, struct admin_reply *ar, Dmlog__ServerMessage *out)
 {
 	Dmlog__StatusReply *r = ar_alloc(ar, sizeof(*r));
-	Dmlog__PeerInfo *p = ar_alloc(ar, sizeof(*p));
-	Dmlog__PeerInfo **pv = ar_alloc(ar, sizeof(*pv));
 	struct raftsvc_status st;
-	char buf[32];
+	char leader_id[64], leader_addr[PEER_WIRE_ADDRESS_MAX];
 
 	if (ar->error)
 		return ar->error;
 	raftsvc_status(srv->raft, &st);
 	dmlog__status_reply__init(r);
-	dmlog__peer_info__init(p);
 	r->server_id = ar_strdup(ar, srv->id);
 	r->raft_role = ar_strdup(ar, st.role);
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)st.leader_id);
-	r->leader_id = ar_strdup(ar, st.leader_id ? (st.leader_id == st.id ? srv->id : buf) : "");
+	server_leader(srv, leader_id, sizeof(leader_id), leader_addr, sizeof(leader_addr));
+	r->leader_id = ar_strdup(ar, leader_id);
 	r->term = st.term;
 	r->commit_index = st.commit_index;
 	r->applied_index = st.last_applied;
-	p->id = ar_strdup(ar, srv->id);
-	p->address = ar_strdup(ar, st.leader_address);
-	p->role = ar_strdup(ar, st.role);
-	p->voter = true;
-	pv[0] = p;
-	r->n_peers = 1;
-	r->peers = pv;
+	r->peers = peer_list(srv, ar, &st, &r->n_peers);
 	fsm_lock(srv->fsm);
 	r->log_count = (uint32_t)engine_log_count(fsm_engine(srv->fsm));
 	fsm_unlock(srv->fsm);
 	r->node_count = lease_count(srv->lease);
 	r->connection_count = srv->nsessions;
-	r->healthy = server_is_leader(srv) && !srv->stopping;
+	r->healthy = st.leader_id != 0 && !st.failed && !srv->stopping;
 	r->version = ar_strdup(ar, srv->version);
 	out->body_case = DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATUS;
 	out->admin_status = r;
 	return ar->error;
+}
+
+static int answer_digest(struct server *srv, struct admin_reply *ar, Dmlog__ServerMessage *out)
+{
+	Dmlog__StateDigestReply *r = ar_alloc(ar, sizeof(*r));
+	uint8_t *d = ar_alloc(ar, 32);
+	uint64_t applied = 0;
+	int rc;
+
+	if (ar->error)
+		return ar->error;
+	rc = fsm_digest(srv->fsm, d, &applied);
+	if (rc)
+		return rc;
+	dmlog__state_digest_reply__init(r);
+	r->applied_index = applied;
+	r->sha256.data = d;
+	r->sha256.len = 32;
+	out->body_case = DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATE_DIGEST;
+	out->admin_state_digest = r;
+	return 0;
 }
 
 static int answer_logs(struct server *srv, struct admin_reply *ar, Dmlog__ServerMessage *out)
@@ -289,6 +354,9 @@ int admin_answer(struct server *srv, const Dmlog__ClientMessage *cm, struct admi
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG:
 		rc = answer_show(srv, cm->admin_show_log->uuid, ar, out);
 		break;
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST:
+		rc = answer_digest(srv, ar, out);
+		break;
 	default:
 		snprintf(ar->errmsg, sizeof(ar->errmsg), "unknown admin request");
 		rc = -EINVAL;
@@ -304,4 +372,187 @@ int admin_answer(struct server *srv, const Dmlog__ClientMessage *cm, struct admi
 		memcpy(ar->errmsg, keep, sizeof(keep));
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------------------ membership changes */
+
+enum change_step {
+	STEP_BIND,     /* add: PeerAnnounce committing */
+	STEP_ADD,      /* add: raft add + promote */
+	STEP_REMOVE,   /* remove: raft remove */
+	STEP_FORGET,   /* remove: PeerForget committing */
+	STEP_TRANSFER, /* remove of this server: leadership transfer */
+};
+
+struct admin_change {
+	struct server *srv;
+	struct session *s;    /* referenced */
+	uint64_t request_id;
+	enum change_step step;
+	uint64_t raft_id;
+	char address[PEER_WIRE_ADDRESS_MAX];
+	char id[TLS_IDENTITY_MAX];
+};
+
+static void change_finish(struct admin_change *c, int status)
+{
+	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+	Dmlog__PeerChangeReply r = DMLOG__PEER_CHANGE_REPLY__INIT;
+	struct admin_reply ar;
+	struct raftsvc_status st;
+	char why[200];
+
+	memset(&ar, 0, sizeof(ar));
+	if (status == -EAGAIN || (status == 0 && c->step == STEP_TRANSFER)) {
+		session_reply_not_leader(c->s, c->request_id);
+	} else if (status != 0) {
+		snprintf(why, sizeof(why), "peer %s raft id %llu: %s",
+			 c->step <= STEP_ADD ? "add" : "remove", (unsigned long long)c->raft_id,
+			 status == -EEXIST   ? "already a member (or its address is)"
+			 : status == -ENOENT ? "not a member"
+			 : status == -EBUSY  ? "another membership change is in progress"
+			 : status == -ENOTCONN ? "it did not catch up: is it running and reachable?"
+					       : strerror(-status));
+		session_reply_error(c->s, c->request_id, status, why);
+	} else {
+		raftsvc_status(c->srv->raft, &st);
+		r.raft_id = c->raft_id;
+		r.peers = peer_list(c->srv, &ar, &st, &r.n_peers);
+		m.id = c->request_id;
+		m.body_case = DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE;
+		m.admin_peer_change = &r;
+		if (ar.error)
+			session_reply_error(c->s, c->request_id, ar.error, "out of memory");
+		else
+			session_reply(c->s, &m);
+		log_notice("peer %s raft_id=%llu", c->step == STEP_ADD ? "added" : "removed",
+			   (unsigned long long)c->raft_id);
+	}
+	admin_reply_free(&ar);
+	session_unref(c->s);
+	free(c);
+}
+
+static void change_step_done(void *arg, int status, uint64_t index);
+
+/* Starts c's current step; a failure to start ends the change. */
+static void change_run(struct admin_change *c)
+{
+	Dmlog__Command cmd = DMLOG__COMMAND__INIT;
+	Dmlog__PeerAnnounce a = DMLOG__PEER_ANNOUNCE__INIT;
+	Dmlog__PeerForget f = DMLOG__PEER_FORGET__INIT;
+	struct raftsvc *raft = c->srv->raft;
+	int rc;
+
+	switch (c->step) {
+	case STEP_BIND:
+		a.raft_id = c->raft_id;
+		a.id = c->id;
+		a.client_address = (char *)"";
+		cmd.body_case = DMLOG__COMMAND__BODY_ANNOUNCE;
+		cmd.announce = &a;
+		rc = server_commit(c->srv, &cmd, change_step_done, c);
+		break;
+	case STEP_ADD:
+		rc = raftsvc_change(raft, RAFTSVC_ADD_VOTER, c->raft_id, c->address,
+				    change_step_done, c);
+		break;
+	case STEP_REMOVE:
+		rc = raftsvc_change(raft, RAFTSVC_REMOVE, c->raft_id, NULL, change_step_done, c);
+		break;
+	case STEP_FORGET:
+		f.raft_id = c->raft_id;
+		cmd.body_case = DMLOG__COMMAND__BODY_FORGET;
+		cmd.forget = &f;
+		rc = server_commit(c->srv, &cmd, change_step_done, c);
+		break;
+	default:
+		rc = raftsvc_change(raft, RAFTSVC_TRANSFER, 0, NULL, change_step_done, c);
+		break;
+	}
+	if (rc)
+		change_finish(c, rc);
+}
+
+static void change_step_done(void *arg, int status, uint64_t index)
+{
+	struct admin_change *c = arg;
+
+	(void)index;
+	if (status != 0) {
+		change_finish(c, status);
+		return;
+	}
+	switch (c->step) {
+	case STEP_BIND:
+		c->step = STEP_ADD;
+		change_run(c);
+		return;
+	case STEP_REMOVE:
+		raftsvc_peer_forget(c->srv->raft, c->raft_id);
+		c->step = STEP_FORGET;
+		change_run(c);
+		return;
+	case STEP_FORGET:
+		c->step = STEP_REMOVE; /* for the log line: the removal is what happened */
+		change_finish(c, 0);
+		return;
+	default:
+		change_finish(c, 0);
+		return;
+	}
+}
+
+static bool address_ok(const char *a)
+{
+	const char *colon = strrchr(a, ':');
+
+	return a[0] && colon && colon != a && colon[1] &&
+	       strlen(colon + 1) == strspn(colon + 1, "0123456789") &&
+	       strlen(a) < PEER_WIRE_ADDRESS_MAX;
+}
+
+int admin_peer_change(struct server *srv, struct session *s, const Dmlog__ClientMessage *cm,
+		      char *err, size_t errlen)
+{
+	struct admin_change *c;
+	bool add = cm->body_case == DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD;
+	uint64_t raft_id = add ? cm->admin_peer_add->raft_id : cm->admin_peer_remove->raft_id;
+
+	if (raft_id == 0 || raft_id > UINT32_MAX) {
+		snprintf(err, errlen, "raft id must be 1..4294967295");
+		return -EINVAL;
+	}
+	if (add && !address_ok(cm->admin_peer_add->raft_address)) {
+		snprintf(err, errlen, "raft address must be HOST:PORT");
+		return -EINVAL;
+	}
+	if (add && !tls_identity_valid(cm->admin_peer_add->id)) {
+		snprintf(err, errlen, "peer id must be a certificate CN (1-63 of A-Za-z0-9._-)");
+		return -EINVAL;
+	}
+	if (!server_is_leader(srv))
+		return -EAGAIN;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	c->srv = srv;
+	c->s = s;
+	c->request_id = cm->id;
+	c->raft_id = raft_id;
+	if (add) {
+		snprintf(c->address, sizeof(c->address), "%s", cm->admin_peer_add->raft_address);
+		snprintf(c->id, sizeof(c->id), "%s", cm->admin_peer_add->id);
+		raftsvc_peer_forget(srv->raft, raft_id); /* a handshake from before counts no more */
+		c->step = STEP_BIND;
+	} else {
+		c->step = raft_id == srv->raft_id ? STEP_TRANSFER : STEP_REMOVE;
+	}
+	session_ref(s);
+	log_notice("peer %s requested raft_id=%llu%s%s", add ? "add" : "remove",
+		   (unsigned long long)raft_id, add ? " id=" : "", add ? c->id : "");
+	change_run(c);
+	return 0;
 }

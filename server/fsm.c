@@ -13,7 +13,7 @@
 #include "snapbuf.h"
 
 #define FSM_MAGIC "DMLOGFSM"
-#define FSM_FORMAT 1
+#define FSM_FORMAT 2     /* 2 added the peer table; 1 is still read */
 #define FSM_DIGEST 32
 
 struct fsm_lease {
@@ -27,6 +27,8 @@ struct fsm {
 	struct dedup *dedup;
 	uint32_t nleases;
 	struct fsm_lease leases[FSM_LEASES_MAX];
+	uint32_t npeers;
+	struct fsm_peer peers[FSM_PEERS_MAX]; /* sorted by raft id */
 	uint64_t applied;
 	char errmsg[256];
 };
@@ -127,6 +129,70 @@ static void lease_drop(struct fsm *f, const char *node)
 		}
 }
 
+bool fsm_peer_get(const struct fsm *f, uint64_t raft_id, struct fsm_peer *out)
+{
+	for (uint32_t i = 0; i < f->npeers; i++)
+		if (f->peers[i].raft_id == raft_id) {
+			*out = f->peers[i];
+			return true;
+		}
+	return false;
+}
+
+uint64_t fsm_peer_by_id(const struct fsm *f, const char *id)
+{
+	for (uint32_t i = 0; i < f->npeers; i++)
+		if (strcmp(f->peers[i].id, id) == 0)
+			return f->peers[i].raft_id;
+	return 0;
+}
+
+void fsm_peers(const struct fsm *f, void (*fn)(void *arg, const struct fsm_peer *p), void *arg)
+{
+	for (uint32_t i = 0; i < f->npeers; i++)
+		fn(arg, &f->peers[i]);
+}
+
+/* PeerAnnounce: insert or replace the row (a CN moves to the announced raft id). Rows beyond
+ * the bound or with bad fields are ignored: the schema may not refuse a committed entry. */
+static void peer_announce(struct fsm *f, const Dmlog__PeerAnnounce *a)
+{
+	uint32_t i;
+
+	if (a->raft_id == 0 || !a->id || strlen(a->id) > FSM_PEER_ID_MAX || !a->client_address ||
+	    strlen(a->client_address) > FSM_PEER_ADDRESS_MAX)
+		return;
+	for (i = 0; i < f->npeers; i++)
+		if (f->peers[i].raft_id != a->raft_id && a->id[0] &&
+		    strcmp(f->peers[i].id, a->id) == 0)
+			f->peers[i].id[0] = '\0';
+	for (i = 0; i < f->npeers && f->peers[i].raft_id < a->raft_id; i++)
+		;
+	if (i == f->npeers || f->peers[i].raft_id != a->raft_id) {
+		if (f->npeers == FSM_PEERS_MAX)
+			return;
+		memmove(&f->peers[i + 1], &f->peers[i], (f->npeers - i) * sizeof(f->peers[0]));
+		f->npeers++;
+	}
+	memset(&f->peers[i], 0, sizeof(f->peers[i]));
+	f->peers[i].raft_id = a->raft_id;
+	f->peers[i].incarnation = a->incarnation;
+	snprintf(f->peers[i].id, sizeof(f->peers[i].id), "%s", a->id);
+	snprintf(f->peers[i].client_address, sizeof(f->peers[i].client_address), "%s",
+		 a->client_address);
+}
+
+static void peer_forget(struct fsm *f, uint64_t raft_id)
+{
+	for (uint32_t i = 0; i < f->npeers; i++)
+		if (f->peers[i].raft_id == raft_id) {
+			memmove(&f->peers[i], &f->peers[i + 1],
+				(f->npeers - i - 1) * sizeof(f->peers[0]));
+			f->npeers--;
+			return;
+		}
+}
+
 static int apply_op(struct fsm *f, uint64_t index, const Dmlog__NodeOp *op)
 {
 	struct engine_req req;
@@ -175,6 +241,12 @@ int fsm_apply(struct fsm *f, uint64_t index, const uint8_t *buf, size_t len)
 			rc = engine_node_lost(f->engine, c->lost->node);
 			lease_drop(f, c->lost->node);
 			break;
+		case DMLOG__COMMAND__BODY_ANNOUNCE:
+			peer_announce(f, c->announce);
+			break;
+		case DMLOG__COMMAND__BODY_FORGET:
+			peer_forget(f, c->forget->raft_id);
+			break;
 		default:
 			break; /* a command from a newer version: ignored by design of the schema */
 		}
@@ -219,6 +291,13 @@ int fsm_snapshot(struct fsm *f, uint8_t **buf, size_t *len)
 			snapbuf_str(&b, f->leases[i].node);
 			snapbuf_u32(&b, f->leases[i].lease_ms);
 		}
+		snapbuf_u32(&b, f->npeers);
+		for (uint32_t i = 0; i < f->npeers; i++) {
+			snapbuf_u64(&b, f->peers[i].raft_id);
+			snapbuf_u64(&b, f->peers[i].incarnation);
+			snapbuf_str(&b, f->peers[i].id);
+			snapbuf_str(&b, f->peers[i].client_address);
+		}
 	}
 	pthread_mutex_unlock(&f->lock);
 	free(eng);
@@ -243,7 +322,8 @@ int fsm_restore(struct fsm *f, const uint8_t *buf, size_t len)
 	struct engine *eng = NULL;
 	struct dedup *dd = NULL;
 	struct fsm_lease leases[FSM_LEASES_MAX];
-	uint32_t nleases;
+	struct fsm_peer peers[FSM_PEERS_MAX];
+	uint32_t nleases, npeers = 0, format;
 	uint64_t applied, englen;
 	const uint8_t *p;
 	uint8_t d[FSM_DIGEST];
@@ -260,7 +340,8 @@ int fsm_restore(struct fsm *f, const uint8_t *buf, size_t len)
 	}
 	r.len = len - FSM_DIGEST;
 	snapread_bytes(&r, 8);
-	if (snapread_u32(&r) != FSM_FORMAT) {
+	format = snapread_u32(&r);
+	if (format != 1 && format != FSM_FORMAT) {
 		snprintf(f->errmsg, sizeof(f->errmsg), "snapshot: unknown format version");
 		return -EINVAL;
 	}
@@ -279,6 +360,20 @@ int fsm_restore(struct fsm *f, const uint8_t *buf, size_t len)
 		snapread_str(&r, leases[i].node, ENGINE_NODE_NAME_MAX);
 		leases[i].lease_ms = snapread_u32(&r);
 	}
+	if (format >= 2) {
+		npeers = snapread_u32(&r);
+		if (npeers > FSM_PEERS_MAX)
+			r.bad = true;
+	}
+	for (uint32_t i = 0; i < npeers && !r.bad; i++) {
+		memset(&peers[i], 0, sizeof(peers[i]));
+		peers[i].raft_id = snapread_u64(&r);
+		peers[i].incarnation = snapread_u64(&r);
+		snapread_str(&r, peers[i].id, FSM_PEER_ID_MAX);
+		snapread_str(&r, peers[i].client_address, FSM_PEER_ADDRESS_MAX);
+		if (i > 0 && peers[i].raft_id <= peers[i - 1].raft_id)
+			r.bad = true;
+	}
 	if (!eng || !dd || r.bad || r.off != r.len) {
 		snprintf(f->errmsg, sizeof(f->errmsg), "snapshot: %s",
 			 why[0] ? why : "truncated or inconsistent");
@@ -293,7 +388,29 @@ int fsm_restore(struct fsm *f, const uint8_t *buf, size_t len)
 	f->dedup = dd;
 	f->nleases = nleases;
 	memcpy(f->leases, leases, nleases * sizeof(leases[0]));
+	f->npeers = npeers;
+	memcpy(f->peers, peers, npeers * sizeof(peers[0]));
 	f->applied = applied;
 	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+int fsm_digest(struct fsm *f, uint8_t out[32], uint64_t *applied)
+{
+	struct snapread r = {0};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	/* The snapshot says at which index it is, under the same lock as its content. */
+	rc = fsm_snapshot(f, &buf, &len);
+	if (rc)
+		return rc;
+	r.p = buf;
+	r.len = len;
+	r.off = 8 + 4; /* magic, format */
+	digest(buf, len, out);
+	*applied = snapread_u64(&r);
+	free(buf);
 	return 0;
 }

@@ -6,6 +6,10 @@
  * every fsm_* call that touches state takes it, and fsm_lock()/fsm_unlock() bracket a caller's
  * several reads (the functions marked "locked" expect it held).
  *
+ * The peer table (raft id -> certificate CN, client address, data-directory incarnation) is
+ * replicated too (PeerAnnounce / PeerForget commands): followers use it to tell clients where
+ * the leader is, and every peer uses it to authorize peer connections.
+ *
  * Results travel through the exactly-once table: applying a NodeOp stores its result under
  * (node, client_id, request_id), and the submitter, told the entry was applied, reads it there.
  * A command whose key is already in the table is not applied again (a retry).
@@ -21,6 +25,17 @@
 #include "engine.h"
 
 #define FSM_LEASES_MAX 256
+#define FSM_PEERS_MAX 16
+#define FSM_PEER_ID_MAX 63          /* a certificate CN */
+#define FSM_PEER_ADDRESS_MAX 271
+
+/* One row of the peer table. */
+struct fsm_peer {
+	uint64_t raft_id;
+	uint64_t incarnation;           /* 0: not known yet */
+	char id[FSM_PEER_ID_MAX + 1];
+	char client_address[FSM_PEER_ADDRESS_MAX + 1];
+};
 
 struct fsm;
 
@@ -55,5 +70,18 @@ void fsm_leases(const struct fsm *f, void (*fn)(void *arg, const char *node, uin
 
 /* Locked: index of the last applied entry. */
 uint64_t fsm_applied_index(const struct fsm *f);
+
+/* Locked: the row of raft_id; false when there is none. */
+bool fsm_peer_get(const struct fsm *f, uint64_t raft_id, struct fsm_peer *out);
+
+/* Locked: the raft id bound to certificate CN id, 0 when none. */
+uint64_t fsm_peer_by_id(const struct fsm *f, const char *id);
+
+/* Locked: every row, in raft id order. */
+void fsm_peers(const struct fsm *f, void (*fn)(void *arg, const struct fsm_peer *p), void *arg);
+
+/* The SHA-256 of the state's snapshot and the applied index it is at (takes the lock). 0 or
+ * -ENOMEM. */
+int fsm_digest(struct fsm *f, uint8_t out[32], uint64_t *applied);
 
 #endif /* DMLOG_FSM_H */

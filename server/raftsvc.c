@@ -35,6 +35,20 @@
 
 static void raftsvc_free(struct raftsvc *s);
 
+/* What raftsvc_start() copied or referenced from the config. */
+static void raftsvc_free_copies(struct raftsvc *s)
+{
+	if (s->peers)
+		for (size_t i = 0; i < s->cfg.n_peers; i++)
+			free((char *)s->peers[i].address);
+	free(s->peers);
+	free(s->data_dir);
+	free(s->address);
+	free(s->client_address);
+	SSL_CTX_free(s->cfg.tls_server);
+	SSL_CTX_free(s->cfg.tls_client);
+}
+
 static int raftsvc_check_config(const struct raftsvc_config *cfg, char *errmsg, size_t errlen)
 {
 	const char *why = NULL;
@@ -49,6 +63,24 @@ static int raftsvc_check_config(const struct raftsvc_config *cfg, char *errmsg, 
 		why = "no event base";
 	else if (!cfg->fsm.apply || !cfg->fsm.snapshot || !cfg->fsm.restore)
 		why = "fsm apply, snapshot and restore are required";
+	else if (!cfg->tls_server != !cfg->tls_client)
+		why = "give both TLS contexts or neither";
+	else if (cfg->tls_server && !cfg->authorize)
+		why = "TLS contexts need an authorize callback";
+	else if ((cfg->n_peers > 0 || cfg->join) && !cfg->tls_server)
+		why = "a group with peers needs TLS contexts";
+	else if (cfg->n_peers >= RAFTSVC_MEMBERS_MAX)
+		why = "too many peers";
+	for (size_t i = 0; !why && i < cfg->n_peers; i++) {
+		if (cfg->peers[i].id == 0 || cfg->peers[i].id == cfg->id)
+			why = "a peer has raft id 0 or this server's id";
+		else if (!cfg->peers[i].address || !cfg->peers[i].address[0] ||
+			 strlen(cfg->peers[i].address) >= PEER_WIRE_ADDRESS_MAX)
+			why = "a peer has no address or one too long";
+		for (size_t j = 0; !why && j < i; j++)
+			if (cfg->peers[j].id == cfg->peers[i].id)
+				why = "two peers have the same raft id";
+	}
 	if (why) {
 		snprintf(errmsg, errlen, "raftsvc: config: %s", why);
 		return -EINVAL;
@@ -193,14 +225,30 @@ struct raftsvc *raftsvc_start(const struct raftsvc_config *cfg, char *errmsg, si
 		return NULL;
 	}
 	s->cfg = *cfg;
+	if (s->cfg.tls_server) {
+		SSL_CTX_up_ref(s->cfg.tls_server);
+		SSL_CTX_up_ref(s->cfg.tls_client);
+	}
 	s->data_dir = strdup(cfg->data_dir);
 	s->address = strdup(cfg->address);
-	if (!s->data_dir || !s->address) {
+	s->client_address = strdup(cfg->client_address ? cfg->client_address : "");
+	s->peers = calloc(cfg->n_peers ? cfg->n_peers : 1, sizeof(*s->peers));
+	if (!s->data_dir || !s->address || !s->client_address || !s->peers) {
 		snprintf(errmsg, errlen, "raftsvc: %s", strerror(ENOMEM));
 		goto err_strings;
 	}
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		s->peers[i].id = cfg->peers[i].id;
+		s->peers[i].address = strdup(cfg->peers[i].address);
+		if (!s->peers[i].address) {
+			snprintf(errmsg, errlen, "raftsvc: %s", strerror(ENOMEM));
+			goto err_strings;
+		}
+	}
 	s->cfg.data_dir = s->data_dir;
 	s->cfg.address = s->address;
+	s->cfg.client_address = s->client_address;
+	s->cfg.peers = s->peers;
 	if (!s->cfg.snapshot_threshold)
 		s->cfg.snapshot_threshold = RAFTSVC_DEFAULT_SNAPSHOT_THRESHOLD;
 	if (!s->cfg.snapshot_trailing)
@@ -219,6 +267,8 @@ struct raftsvc *raftsvc_start(const struct raftsvc_config *cfg, char *errmsg, si
 		goto err_strings;
 	}
 	if (raftsvc_make_dir(s->data_dir, errmsg, errlen) != 0)
+		goto err_strings;
+	if (raftsvc_member_incarnation(s, errmsg, errlen) != 0)
 		goto err_strings;
 
 	s->sh = &s->shared;
@@ -276,8 +326,7 @@ err_event:
 	pthread_cond_destroy(&s->sh->cond);
 	pthread_mutex_destroy(&s->sh->lock);
 err_strings:
-	free(s->data_dir);
-	free(s->address);
+	raftsvc_free_copies(s);
 	free(s);
 	return NULL;
 }
@@ -337,6 +386,96 @@ bool raftsvc_is_leader(const struct raftsvc *s)
 	return serving;
 }
 
+bool raftsvc_read_ok(const struct raftsvc *s)
+{
+	bool ok;
+
+	pthread_mutex_lock(&s->sh->lock);
+	ok = s->sh->pub.serving && raftsvc_lease_now_ms() < s->sh->pub.lease_until_ms;
+	pthread_mutex_unlock(&s->sh->lock);
+	return ok;
+}
+
+int raftsvc_change(struct raftsvc *s, enum raftsvc_change_op op, uint64_t id,
+		   const char *address, raftsvc_done_fn done, void *arg)
+{
+	struct raftsvc_req *req;
+	bool stopping, was_empty;
+
+	if (!done || (op != RAFTSVC_TRANSFER && id == 0) ||
+	    (op == RAFTSVC_ADD_VOTER && (!address || !address[0] ||
+					 strlen(address) >= PEER_WIRE_ADDRESS_MAX)) ||
+	    (op != RAFTSVC_ADD_VOTER && op != RAFTSVC_REMOVE && op != RAFTSVC_TRANSFER))
+		return -EINVAL;
+	if (s->stopping)
+		return -ESHUTDOWN;
+	if (s->pending >= s->cfg.max_pending)
+		return -ENOBUFS;
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	if (op == RAFTSVC_ADD_VOTER) {
+		req->change_address = strdup(address);
+		if (!req->change_address) {
+			free(req);
+			return -ENOMEM;
+		}
+	}
+	req->kind = RAFTSVC_REQ_CHANGE;
+	req->op = op;
+	req->change_id = id;
+	req->s = s;
+	req->done = done;
+	req->arg = arg;
+	pthread_mutex_lock(&s->sh->lock);
+	stopping = s->sh->stop_requested || !s->sh->async_open;
+	if (!stopping) {
+		was_empty = s->sh->submitq.head == NULL;
+		raftsvc_queue_push(&s->sh->submitq, req);
+		if (was_empty)
+			uv_async_send(&s->async);
+	}
+	pthread_mutex_unlock(&s->sh->lock);
+	if (stopping) {
+		raftsvc_queue_free_req(req);
+		return -ESHUTDOWN;
+	}
+	s->pending++;
+	return 0;
+}
+
+void raftsvc_set_tls(struct raftsvc *s, SSL_CTX *server_ctx, SSL_CTX *client_ctx)
+{
+	pthread_mutex_lock(&s->sh->lock);
+	if (s->sh->transport_open)
+		peer_transport_set_tls(&s->transport, server_ctx, client_ctx);
+	pthread_mutex_unlock(&s->sh->lock);
+}
+
+size_t raftsvc_peers_seen(const struct raftsvc *s, struct peer_info *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->sh->lock);
+	n = s->sh->n_seen < max ? s->sh->n_seen : max;
+	memcpy(out, s->sh->seen, n * sizeof(*out));
+	pthread_mutex_unlock(&s->sh->lock);
+	return n;
+}
+
+void raftsvc_peer_forget(struct raftsvc *s, uint64_t raft_id)
+{
+	struct raftsvc_shared *sh = s->sh;
+
+	pthread_mutex_lock(&sh->lock);
+	for (size_t i = 0; i < sh->n_seen; i++)
+		if (sh->seen[i].raft_id == raft_id) {
+			sh->seen[i] = sh->seen[--sh->n_seen];
+			break;
+		}
+	pthread_mutex_unlock(&sh->lock);
+}
+
 void raftsvc_status(const struct raftsvc *s, struct raftsvc_status *st)
 {
 	pthread_mutex_lock(&s->sh->lock);
@@ -358,8 +497,7 @@ static void raftsvc_free(struct raftsvc *s)
 	event_free(s->ev);
 	pthread_cond_destroy(&s->sh->cond);
 	pthread_mutex_destroy(&s->sh->lock);
-	free(s->data_dir);
-	free(s->address);
+	raftsvc_free_copies(s);
 	free(s);
 }
 

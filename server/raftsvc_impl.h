@@ -2,7 +2,9 @@
  *
  * The family: raftsvc.c is the libevent side (the public API, delivery of results), raftsvc_loop.c
  * the raft thread (libuv loop, raft instance, submissions, leadership, shutdown), raftsvc_fsm.c
- * the raft_fsm adapter around the caller's state machine, raftsvc_queue.c the hand-over queues.
+ * the raft_fsm adapter around the caller's state machine, raftsvc_queue.c the hand-over queues,
+ * raftsvc_lease.c the read lease, raftsvc_member.c membership changes, the configuration and
+ * the peer transport's hooks. The transport itself is peer.c.
  *
  * Ownership of struct raftsvc's fields, by thread:
  *  - "cfg": written by raftsvc_start() before the raft thread exists, read-only afterwards.
@@ -26,15 +28,28 @@
 #include <raft/uv.h>
 #include <uv.h>
 
+#include "peer.h"
 #include "raftsvc.h"
 
 struct event;
 
 #define RAFTSVC_ERRMSG_SIZE 256
 
-/* One submitted entry, from raftsvc_submit() until its done callback has been called. */
+enum raftsvc_req_kind {
+	RAFTSVC_REQ_ENTRY,           /* raftsvc_submit() */
+	RAFTSVC_REQ_CHANGE,          /* raftsvc_change() */
+};
+
+/* One submitted entry or change, from submission until its done callback has been called. */
 struct raftsvc_req {
+	enum raftsvc_req_kind kind;
 	struct raft_apply apply;     /* valid until raft's callback fired or raft is closed */
+	struct raft_change change;   /* RAFTSVC_REQ_CHANGE: add, assign or remove */
+	struct raft_transfer transfer;
+	enum raftsvc_change_op op;
+	uint64_t change_id;
+	char *change_address;        /* malloc'ed (ADD_VOTER) */
+	bool assigning;              /* ADD_VOTER: added, now being made a voter */
 	struct raftsvc *s;
 	struct raftsvc_req *next;    /* in exactly one queue at a time */
 	struct raftsvc_req *prev;    /* in-flight list only */
@@ -53,7 +68,7 @@ struct raftsvc_queue {
 
 enum raftsvc_phase {
 	RAFTSVC_STARTING, /* raftsvc_start() waits */
-	RAFTSVC_READY,    /* started: leader with its barrier applied at least once */
+	RAFTSVC_READY,    /* started: loaded, and when alone in its configuration also serving */
 	RAFTSVC_FAILED,   /* start failed; start_err says why */
 };
 
@@ -72,13 +87,19 @@ struct raftsvc_shared {
 	bool fatal;                  /* set once, with fatal_err and fatal_msg */
 	int fatal_err;
 	char fatal_msg[RAFTSVC_ERRMSG_SIZE];
+	struct peer_info seen[RAFTSVC_MEMBERS_MAX]; /* latest handshake per raft id */
+	size_t n_seen;
+	bool transport_open;         /* s->transport may be told about new TLS contexts */
 };
 
 struct raftsvc {
 	/* cfg */
-	struct raftsvc_config cfg;   /* data_dir and address point to the copies below */
+	struct raftsvc_config cfg;   /* strings and peers point to the copies below */
 	char *data_dir;
 	char *address;
+	char *client_address;
+	struct raftsvc_peer *peers;  /* addresses strdup'ed */
+	uint64_t incarnation;
 	struct event *ev;            /* delivery event on cfg.base */
 	pthread_t thread;
 
@@ -113,6 +134,12 @@ struct raftsvc {
 	raft_term barrier_term;
 	bool ready;                  /* leader and the barrier of ready_term applied */
 	raft_term ready_term;
+	bool solo_start;             /* alone in the configuration at start: wait for serving */
+	bool transferring;           /* a leadership transfer was asked for: not serving */
+	uv_timer_t lease_timer;      /* pings the voters while leader */
+	raft_term lease_term;        /* term the lease table below is for */
+	struct { uint64_t id; uint64_t until_ms; } lease[RAFTSVC_MEMBERS_MAX];
+	unsigned n_lease;
 	uint64_t snapshots;
 	uint64_t restores;
 	bool failed;                 /* fatal: fail_err, fail_index, fail_msg */
@@ -150,6 +177,36 @@ void raftsvc_loop_fail(struct raftsvc *s, int err, uint64_t index, const char *f
 	__attribute__((format(printf, 4, 5)));
 /* Negative errno for a libraft error code. */
 int raftsvc_loop_errno(int raft_rv);
+/* Raft thread: publishes the raft state to the libevent side now (also done after every loop
+ * iteration). */
+void raftsvc_loop_publish(struct raftsvc *s);
+
+/* raftsvc_lease.c */
+/* Milliseconds of CLOCK_MONOTONIC (the clock uv_hrtime() and uv_now() count). */
+uint64_t raftsvc_lease_now_ms(void);
+/* Raft thread: the peer transport hooks for PING and PONG. */
+int32_t raftsvc_lease_promise(void *arg, uint64_t from, uint64_t term);
+void raftsvc_lease_pong(void *arg, uint64_t from, uint64_t term, uint64_t stamp,
+			int32_t promise_ms);
+/* Raft thread: starts the ping timer (after raft_start) and stops it (closing). */
+void raftsvc_lease_start(struct raftsvc *s);
+void raftsvc_lease_stop(struct raftsvc *s);
+/* Raft thread: pings now if this server leads (a new term starts with an empty table). */
+void raftsvc_lease_ping(struct raftsvc *s);
+/* Raft thread: the time until which a majority of voters promised (0: none, UINT64_MAX: this
+ * server is the only voter). */
+uint64_t raftsvc_lease_until(struct raftsvc *s);
+
+/* raftsvc_member.c */
+/* Raft thread: starts a queued RAFTSVC_REQ_CHANGE (or completes it with an error). */
+void raftsvc_member_submit(struct raftsvc *s, struct raftsvc_req *req);
+/* Raft thread: copies the configuration into st. */
+void raftsvc_member_publish(struct raftsvc *s, struct raftsvc_status *st);
+/* Raft thread: the peer transport hooks for authorization and for handshakes seen. */
+int raftsvc_member_authorize(void *arg, const struct peer_info *who, char *why, size_t whylen);
+void raftsvc_member_seen(void *arg, const struct peer_info *who);
+/* Caller thread, before raft starts: reads or makes the data directory's incarnation. */
+int raftsvc_member_incarnation(struct raftsvc *s, char *errmsg, size_t errlen);
 
 /* raftsvc_fsm.c */
 #define RAFTSVC_FSM_HEADER 8

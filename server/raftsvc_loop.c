@@ -15,6 +15,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,7 +116,7 @@ static const char *loop_role(int state)
 
 /* Copies the raft state into sh->pub, reports leadership changes and a fatal error to the
  * libevent thread and ends raftsvc_start()'s wait. */
-static void loop_publish(struct raftsvc *s)
+void raftsvc_loop_publish(struct raftsvc *s)
 {
 	struct raftsvc_shared *sh = s->sh;
 	struct raftsvc_status st;
@@ -126,13 +127,20 @@ static void loop_publish(struct raftsvc *s)
 
 	memset(&st, 0, sizeof(st));
 	st.id = s->cfg.id;
+	st.incarnation = s->incarnation;
 	if (s->raft_started && !s->raft_closing) {
+		struct peer_stats ps;
+
 		state = raft_state(&s->raft);
 		raft_leader(&s->raft, &leader_id, &leader_address);
 		st.term = raft_current_term(&s->raft);
 		st.last_index = raft_last_index(&s->raft);
 		st.commit_index = raft_commit_index(&s->raft);
 		st.last_applied = raft_last_applied(&s->raft);
+		raftsvc_member_publish(s, &st);
+		peer_transport_stats(&s->transport, &ps);
+		st.peers_accepted = ps.accepted;
+		st.peers_refused = ps.refused;
 	}
 	st.role = loop_role(state);
 	st.leader_id = leader_id;
@@ -140,8 +148,10 @@ static void loop_publish(struct raftsvc *s)
 		snprintf(st.leader_address, sizeof(st.leader_address), "%s", leader_address);
 	st.snapshots_taken = s->snapshots;
 	st.restores = s->restores;
-	st.serving = s->ready && state == RAFT_LEADER && !s->failed;
+	st.serving = s->ready && state == RAFT_LEADER && !s->failed && !s->transferring &&
+		     raft_transferee(&s->raft) == 0;
 	st.failed = s->failed;
+	st.lease_until_ms = st.serving ? raftsvc_lease_until(s) : 0;
 
 	pthread_mutex_lock(&sh->lock);
 	if (!s->raft_started || s->raft_closing) {
@@ -150,6 +160,10 @@ static void loop_publish(struct raftsvc *s)
 		st.last_index = sh->pub.last_index;
 		st.commit_index = sh->pub.commit_index;
 		st.last_applied = sh->pub.last_applied;
+		st.n_members = sh->pub.n_members;
+		memcpy(st.members, sh->pub.members, sizeof(st.members));
+		st.peers_accepted = sh->pub.peers_accepted;
+		st.peers_refused = sh->pub.peers_refused;
 	}
 	if (st.serving != sh->pub.serving) {
 		sh->leader_seq++;
@@ -167,7 +181,7 @@ static void loop_publish(struct raftsvc *s)
 			snprintf(sh->start_err, sizeof(sh->start_err), "%s", s->fail_msg);
 			sh->phase = RAFTSVC_FAILED;
 			pthread_cond_broadcast(&sh->cond);
-		} else if (st.serving) {
+		} else if (st.serving || (s->raft_started && !s->solo_start)) {
 			sh->phase = RAFTSVC_READY;
 			pthread_cond_broadcast(&sh->cond);
 		}
@@ -188,6 +202,7 @@ static void loop_barrier_cb(struct raft_barrier *b, int status)
 	    raft_current_term(&s->raft) == s->barrier_term) {
 		s->ready = true;
 		s->ready_term = s->barrier_term;
+		raftsvc_lease_ping(s); /* the first read lease of the term, without waiting */
 	}
 }
 
@@ -205,11 +220,13 @@ static void loop_check_cb(uv_check_t *h)
 		raftsvc_loop_fail(s, -EIO, 0, "raft: unavailable: %s", raft_errmsg(&s->raft));
 	if (s->failed) {
 		s->ready = false;
-		loop_publish(s);
+		raftsvc_loop_publish(s);
 		loop_close_raft(s);
 		return;
 	}
 	if (state == RAFT_LEADER) {
+		if (s->lease_term != raft_current_term(&s->raft))
+			raftsvc_lease_ping(s); /* new term: empty lease table, ask at once */
 		if (s->ready && s->ready_term != raft_current_term(&s->raft))
 			s->ready = false;
 		if (!s->ready && !s->barrier_pending) {
@@ -223,7 +240,7 @@ static void loop_check_cb(uv_check_t *h)
 	} else {
 		s->ready = false;
 	}
-	loop_publish(s);
+	raftsvc_loop_publish(s);
 }
 
 static void loop_apply_cb(struct raft_apply *a, int status, void *result)
@@ -252,6 +269,10 @@ static void loop_submit(struct raftsvc *s, struct raftsvc_req *req)
 	struct raft_buffer buf;
 	int rv;
 
+	if (req->kind == RAFTSVC_REQ_CHANGE) {
+		raftsvc_member_submit(s, req);
+		return;
+	}
 	if (s->failed) {
 		raftsvc_queue_complete(s, req, -EIO, 0);
 		return;
@@ -319,12 +340,15 @@ static void loop_raft_closed(struct raft *r)
 	struct raftsvc *s = r->data;
 
 	raft_uv_close(&s->io);
-	raft_uv_tcp_close(&s->transport);
+	pthread_mutex_lock(&s->sh->lock);
+	s->sh->transport_open = false;
+	pthread_mutex_unlock(&s->sh->lock);
+	peer_transport_free(&s->transport);
 	s->raft_closed = true;
 	s->ready = false;
 	/* libraft failed its pending requests in raft_close(); anything left is ours to end. */
 	loop_fail_inflight(s);
-	loop_publish(s);
+	raftsvc_loop_publish(s);
 	if (s->stop_seen)
 		loop_close_handles(s);
 }
@@ -335,6 +359,8 @@ static void loop_close_raft(struct raftsvc *s)
 		return;
 	s->raft_closing = true;
 	uv_check_stop(&s->check);
+	if (s->raft_started)
+		raftsvc_lease_stop(s);
 	raft_close(&s->raft, loop_raft_closed);
 }
 
@@ -400,6 +426,15 @@ void raftsvc_loop_abandon(struct raftsvc *s)
 	uv_loop_close(&s->loop);
 }
 
+/* The transport after a failure before libraft could close it. */
+static void loop_drop_transport(struct raftsvc *s)
+{
+	pthread_mutex_lock(&s->sh->lock);
+	s->sh->transport_open = false;
+	pthread_mutex_unlock(&s->sh->lock);
+	peer_transport_free(&s->transport);
+}
+
 /* Sets up the raft instance and starts it. On failure everything opened here is released or,
  * once raft_init() succeeded, is being closed through raft_close(); the reason is reported. */
 static int loop_open(struct raftsvc *s)
@@ -407,20 +442,35 @@ static int loop_open(struct raftsvc *s)
 	struct raft_configuration conf;
 	int rv;
 
+	struct peer_config pc;
+	char err[RAFTSVC_ERRMSG_SIZE];
+
+	memset(&pc, 0, sizeof(pc));
+	pc.incarnation = s->incarnation;
+	pc.client_address = s->client_address;
+	pc.quiet_ms = s->cfg.election_timeout_ms; /* see raftsvc_lease.c: restarts */
+	pc.server_ctx = s->cfg.tls_server;
+	pc.client_ctx = s->cfg.tls_client;
+	pc.hooks.arg = s;
+	pc.hooks.authorize = raftsvc_member_authorize;
+	pc.hooks.seen = raftsvc_member_seen;
+	pc.hooks.promise = raftsvc_lease_promise;
+	pc.hooks.pong = raftsvc_lease_pong;
 	memset(&s->transport, 0, sizeof(s->transport));
-	s->transport.version = 1; /* required by libraft 0.22 */
-	rv = raft_uv_tcp_init(&s->transport, &s->loop);
+	rv = peer_transport_init(&s->transport, &s->loop, &pc, err, sizeof(err));
 	if (rv != 0) {
-		loop_start_failed(s, "raftsvc: raft transport: %s", s->transport.errmsg[0] ?
-				  s->transport.errmsg : raft_strerror(rv));
-		return rv;
+		loop_start_failed(s, "raftsvc: %s", err);
+		return RAFT_NOMEM;
 	}
+	pthread_mutex_lock(&s->sh->lock);
+	s->sh->transport_open = true;
+	pthread_mutex_unlock(&s->sh->lock);
 	memset(&s->io, 0, sizeof(s->io));
 	rv = raft_uv_init(&s->io, &s->loop, s->data_dir, &s->transport);
 	if (rv != 0) {
 		loop_start_failed(s, "raftsvc: raft io %s: %s", s->data_dir,
 				  s->io.errmsg[0] ? s->io.errmsg : raft_strerror(rv));
-		raft_uv_tcp_close(&s->transport);
+		loop_drop_transport(s);
 		return rv;
 	}
 	raftsvc_fsm_init(s);
@@ -429,7 +479,7 @@ static int loop_open(struct raftsvc *s)
 		loop_start_failed(s, "raftsvc: raft_init %s: %s", s->data_dir,
 				  s->raft.errmsg[0] ? s->raft.errmsg : raft_strerror(rv));
 		raft_uv_close(&s->io);
-		raft_uv_tcp_close(&s->transport);
+		loop_drop_transport(s);
 		return rv;
 	}
 	s->raft.data = s;
@@ -439,14 +489,21 @@ static int loop_open(struct raftsvc *s)
 	raft_set_snapshot_threshold(&s->raft, s->cfg.snapshot_threshold);
 	raft_set_snapshot_trailing(&s->raft, s->cfg.snapshot_trailing);
 
-	/* First start: a one-voter configuration. An existing data directory refuses it with
-	 * RAFT_CANTBOOTSTRAP and is simply started. */
+	/* First start: this server and the configured peers, all voters (every peer of the group
+	 * bootstraps the same configuration). An existing data directory refuses it with
+	 * RAFT_CANTBOOTSTRAP and is simply started. A joining server bootstraps nothing. */
 	raft_configuration_init(&conf);
-	rv = raft_configuration_add(&conf, s->cfg.id, s->address, RAFT_VOTER);
-	if (rv == 0) {
-		rv = raft_bootstrap(&s->raft, &conf);
-		if (rv == RAFT_CANTBOOTSTRAP)
-			rv = 0;
+	rv = 0;
+	if (!s->cfg.join) {
+		rv = raft_configuration_add(&conf, s->cfg.id, s->address, RAFT_VOTER);
+		for (size_t i = 0; rv == 0 && i < s->cfg.n_peers; i++)
+			rv = raft_configuration_add(&conf, s->cfg.peers[i].id, s->cfg.peers[i].address,
+						    RAFT_VOTER);
+		if (rv == 0) {
+			rv = raft_bootstrap(&s->raft, &conf);
+			if (rv == RAFT_CANTBOOTSTRAP)
+				rv = 0;
+		}
 	}
 	raft_configuration_close(&conf);
 	if (rv != 0) {
@@ -470,14 +527,27 @@ static int loop_open(struct raftsvc *s)
 		return rv;
 	}
 	s->raft_started = true;
+	/* Alone in the configuration: raftsvc_start() waits until this server serves (it elects
+	 * itself at once). Otherwise it returns as a follower. */
+	s->solo_start = s->raft.configuration.n == 1 && s->raft.configuration.servers[0].id ==
+			s->cfg.id && s->raft.configuration.servers[0].role == RAFT_VOTER;
+	raftsvc_lease_start(s);
 	uv_check_start(&s->check, loop_check_cb);
+	raftsvc_loop_publish(s);
 	return 0;
 }
 
 void *raftsvc_loop_main(void *arg)
 {
 	struct raftsvc *s = arg;
+	sigset_t pipe;
 	int rv;
+
+	/* A write to a peer (or libraft's stream) that closed must fail with EPIPE, not kill the
+	 * process, whatever the process does with SIGPIPE. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	if (loop_open(s) != 0) {
 		/* raftsvc_start() will not ask for anything more: end the loop. */

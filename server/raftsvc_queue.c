@@ -72,6 +72,7 @@ void raftsvc_queue_free_req(struct raftsvc_req *req)
 {
 	if (req->buf.base)
 		raft_free(req->buf.base);
+	free(req->change_address);
 	free(req);
 }
 

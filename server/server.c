@@ -3,7 +3,21 @@
  * Start-up steps, each with its own exit code (see config.h): configuration, TLS contexts, the
  * state directory, the Raft service (which replays the state), the listener. Then the libevent
  * loop runs until SIGTERM/SIGINT. SIGHUP reloads what can be reloaded (log level, TLS files: a
- * new context replaces the old only if it loads); SIGUSR1 writes a state dump to the log.
+ * new context replaces the old only if it loads, for clients and peers alike); SIGUSR1 writes a
+ * state dump to the log.
+ *
+ * Replication: `peers` lists the other voters ("RAFT_ID@HOST:PORT", their raft_address). On a
+ * first start (empty state directory) every peer bootstraps the same configuration, itself plus
+ * its peers, all voters: give each peer the same set. Peers talk mutual TLS with dmlog-peer
+ * certificates (peer.h). Which certificate CN belongs to which raft id, and where each peer
+ * takes client connections, is in the replicated peer table: the leader commits PeerAnnounce
+ * for itself after each election and for every peer whose handshake shows something the table
+ * does not hold yet (the first time a raft id is seen, its CN is bound to it; `peer add` binds
+ * the CN the admin gives). From then on a connection that claims that raft id with another CN,
+ * or another raft id with that CN, or that raft id with a different data-directory incarnation
+ * (its state directory was wiped), is refused on both ends (authorize_peer()). A wiped peer
+ * rejoins by `peer remove` then `peer add` of the same raft id (the add clears the incarnation
+ * and the leader catches it up from its log or a snapshot).
  */
 #include "server.h"
 
@@ -17,8 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "batch.h"
 #include "config.h"
 #include "engine.h"
@@ -27,6 +43,7 @@
 #include "log.h"
 #include "notify.h"
 #include "raftsvc.h"
+#include "peer_wire.h"
 #include "session.h"
 #include "tls.h"
 
@@ -46,14 +63,166 @@ bool server_is_leader(const struct server *srv)
 	return srv->raft && raftsvc_is_leader(srv->raft);
 }
 
+bool server_read_ok(const struct server *srv)
+{
+	return srv->raft && raftsvc_read_ok(srv->raft);
+}
+
 void server_leader(const struct server *srv, char *id, size_t idlen, char *addr, size_t addrlen)
 {
+	struct raftsvc_status st;
+	struct fsm_peer p;
+	bool known;
+
 	id[0] = '\0';
 	addr[0] = '\0';
-	if (server_is_leader(srv)) {
+	if (!srv->raft)
+		return;
+	raftsvc_status(srv->raft, &st);
+	if (st.leader_id == 0)
+		return;
+	if (st.leader_id == srv->raft_id) {
 		snprintf(id, idlen, "%s", srv->id);
 		snprintf(addr, addrlen, "%s", srv->listen);
+		return;
 	}
+	fsm_lock(srv->fsm);
+	known = fsm_peer_get(srv->fsm, st.leader_id, &p);
+	fsm_unlock(srv->fsm);
+	if (known) {
+		snprintf(id, idlen, "%s", p.id);
+		snprintf(addr, addrlen, "%s", p.client_address);
+	}
+}
+
+int server_commit(struct server *srv, const Dmlog__Command *cmd,
+		  void (*done)(void *arg, int status, uint64_t index), void *arg)
+{
+	Dmlog__PeerEntry e = DMLOG__PEER_ENTRY__INIT;
+	Dmlog__Command *cmds[1] = {(Dmlog__Command *)cmd};
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	e.n_commands = 1;
+	e.commands = cmds;
+	len = dmlog__peer_entry__get_packed_size(&e);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	dmlog__peer_entry__pack(&e, buf);
+	rc = raftsvc_submit(srv->raft, buf, len, done, arg);
+	free(buf);
+	return rc;
+}
+
+/* Raft thread: may this peer connect? See the file comment. */
+static int authorize_peer(void *arg, const struct peer_info *who, char *why, size_t whylen)
+{
+	struct server *srv = arg;
+	struct fsm_peer row;
+	uint64_t bound;
+	bool have;
+
+	fsm_lock(srv->fsm);
+	have = fsm_peer_get(srv->fsm, who->raft_id, &row);
+	bound = fsm_peer_by_id(srv->fsm, who->id);
+	fsm_unlock(srv->fsm);
+	if (bound && bound != who->raft_id) {
+		snprintf(why, whylen, "certificate CN %s belongs to raft id %llu, not %llu", who->id,
+			 (unsigned long long)bound, (unsigned long long)who->raft_id);
+		return -EACCES;
+	}
+	if (have && row.id[0] && strcmp(row.id, who->id) != 0) {
+		snprintf(why, whylen, "raft id %llu belongs to certificate CN %s, not %s",
+			 (unsigned long long)who->raft_id, row.id, who->id);
+		return -EACCES;
+	}
+	if (have && row.incarnation && row.incarnation != who->incarnation) {
+		snprintf(why, whylen, "raft id %llu has a new data directory (wiped?): remove it "
+			 "and add it again", (unsigned long long)who->raft_id);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/* Leader: queues a PeerAnnounce (group commit, fire and forget). */
+static void announce(struct server *srv, uint64_t raft_id, const char *id, const char *client,
+		     uint64_t incarnation)
+{
+	Dmlog__Command cmd = DMLOG__COMMAND__INIT;
+	Dmlog__PeerAnnounce a = DMLOG__PEER_ANNOUNCE__INIT;
+	int rc;
+
+	a.raft_id = raft_id;
+	a.id = (char *)id;
+	a.client_address = (char *)client;
+	a.incarnation = incarnation;
+	cmd.body_case = DMLOG__COMMAND__BODY_ANNOUNCE;
+	cmd.announce = &a;
+	rc = batch_add(srv->batch, &cmd, NULL, 0, 0);
+	if (rc)
+		log_err("cannot announce peer: %s raft_id=%llu", strerror(-rc),
+			(unsigned long long)raft_id);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool row_differs(struct server *srv, uint64_t raft_id, const char *id, const char *client,
+			uint64_t incarnation)
+{
+	struct fsm_peer row;
+	bool have;
+
+	fsm_lock(srv->fsm);
+	have = fsm_peer_get(srv->fsm, raft_id, &row);
+	fsm_unlock(srv->fsm);
+	return !have || strcmp(row.id, id) != 0 || strcmp(row.client_address, client) != 0 ||
+	       row.incarnation != incarnation;
+}
+
+/* Leader, every 200 ms: brings the peer table up to date with this server and with every
+ * member of the configuration whose handshake was seen. At most one round per second while
+ * differences last (the previous round may still be on its way to the log). */
+static void announce_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct raftsvc_status st;
+	struct peer_info seen[RAFTSVC_MEMBERS_MAX];
+	size_t n;
+	uint64_t now = mono_ms();
+	bool sent = false;
+
+	(void)fd;
+	(void)what;
+	if (!server_is_leader(srv) || now - srv->announced_ms < 1000)
+		return;
+	raftsvc_status(srv->raft, &st);
+	if (row_differs(srv, srv->raft_id, srv->id, srv->listen, st.incarnation)) {
+		announce(srv, srv->raft_id, srv->id, srv->listen, st.incarnation);
+		sent = true;
+	}
+	n = raftsvc_peers_seen(srv->raft, seen, RAFTSVC_MEMBERS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		bool member = false;
+
+		for (unsigned j = 0; j < st.n_members; j++)
+			member = member || st.members[j].id == seen[i].raft_id;
+		if (!member || !row_differs(srv, seen[i].raft_id, seen[i].id, seen[i].client_address,
+					    seen[i].incarnation))
+			continue;
+		announce(srv, seen[i].raft_id, seen[i].id, seen[i].client_address,
+			 seen[i].incarnation);
+		sent = true;
+	}
+	if (sent)
+		srv->announced_ms = now;
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -79,6 +248,14 @@ static void on_leader_change(void *arg, bool leader)
 
 	log_notice("raft leadership %s", leader ? "gained" : "lost");
 	lease_set_leader(srv->lease, leader);
+	if (leader) {
+		struct raftsvc_status st;
+
+		/* After each election: clients of the followers learn where this leader is. */
+		raftsvc_status(srv->raft, &st);
+		announce(srv, srv->raft_id, srv->id, srv->listen, st.incarnation);
+		srv->announced_ms = 0;
+	}
 }
 
 static void on_raft_fatal(void *arg, int err, const char *msg)
@@ -107,6 +284,8 @@ static int fsm_cb_restore(void *arg, const uint8_t *buf, size_t len)
 
 	if (rc)
 		log_err("snapshot restore failed: %s", fsm_last_error(arg));
+	else
+		log_info("state restored from a snapshot bytes=%zu", len);
 	return rc;
 }
 
@@ -155,10 +334,13 @@ static void reload(struct daemon *d)
 	files.ca_file = d->cfg.ca_file;
 	files.cert_file = d->cfg.cert_file;
 	files.key_file = d->cfg.key_file;
-	if (tls_holder_reload(d->srv.tls, &files, err, sizeof(err)) != 0)
+	if (tls_holder_reload(d->srv.tls, &files, err, sizeof(err)) != 0) {
 		log_err("reload: TLS contexts kept: %s", err);
-	else
+	} else {
+		raftsvc_set_tls(d->srv.raft, tls_holder_server(d->srv.tls),
+				tls_holder_client(d->srv.tls));
 		log_notice("reload: TLS contexts replaced generation=%u", tls_holder_generation(d->srv.tls));
+	}
 	notify_ready("serving", err, sizeof(err));
 }
 
@@ -253,6 +435,9 @@ static void daemon_cleanup(struct daemon *d)
 			event_free(d->sig[i]);
 	if (d->srv.listener)
 		evconnlistener_free(d->srv.listener);
+	if (d->srv.announce_timer)
+		event_free(d->srv.announce_timer);
+	session_reads_free(&d->srv);
 	session_close_all(&d->srv);
 	raftsvc_stop(d->srv.raft);
 	d->srv.raft = NULL;
@@ -272,6 +457,9 @@ int server_main(int argc, char *argv[])
 	enum config_action action = CONFIG_ACTION_RUN;
 	struct tls_files files;
 	struct raftsvc_config rc;
+	struct config_peer cpeers[CONFIG_PEERS_MAX];
+	struct raftsvc_peer rpeers[CONFIG_PEERS_MAX];
+	size_t npeers = 0;
 	char err[1024], raftdir[4200];
 	int load, code;
 	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
@@ -299,7 +487,20 @@ int server_main(int argc, char *argv[])
 	srv->lim.node_lease_ms = (uint32_t)d.cfg.node_lease_ms;
 	srv->lim.write_high_watermark = (uint32_t)d.cfg.write_high_watermark;
 	srv->lim.max_in_flight = (uint32_t)(d.cfg.dedup_window / 2);
+	srv->lim.read_wait_ms = (uint32_t)(2 * d.cfg.election_timeout_ms);
+	srv->raft_id = (uint64_t)d.cfg.raft_id;
 	LIST_INIT(&srv->sessions);
+	TAILQ_INIT(&srv->parked);
+	if (config_parse_peers(d.cfg.peers, cpeers, CONFIG_PEERS_MAX, &npeers, err,
+			       sizeof(err)) != 0) {
+		log_err("cannot start: peers: %s", err);
+		config_free(&d.cfg);
+		return CONFIG_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < npeers; i++) {
+		rpeers[i].id = cpeers[i].raft_id;
+		rpeers[i].address = cpeers[i].address;
+	}
 
 	srv->base = event_base_new();
 	if (!srv->base) {
@@ -330,7 +531,9 @@ int server_main(int argc, char *argv[])
 	srv->fsm = fsm_new((uint32_t)d.cfg.dedup_window);
 	srv->batch = batch_new(srv);
 	srv->lease = srv->base ? lease_new(srv) : NULL;
-	if (!srv->fsm || !srv->batch || !srv->lease) {
+	srv->announce_timer = event_new(srv->base, -1, EV_PERSIST, announce_tick, srv);
+	if (!srv->fsm || !srv->batch || !srv->lease || !srv->announce_timer ||
+	    session_reads_init(srv) != 0) {
 		log_err("cannot start: out of memory");
 		daemon_cleanup(&d);
 		return CONFIG_EXIT_FAILURE;
@@ -352,6 +555,13 @@ int server_main(int argc, char *argv[])
 	rc.on_leader_change_arg = srv;
 	rc.on_fatal = on_raft_fatal;
 	rc.on_fatal_arg = srv;
+	rc.peers = rpeers;
+	rc.n_peers = npeers;
+	rc.tls_server = tls_holder_server(srv->tls);
+	rc.tls_client = tls_holder_client(srv->tls);
+	rc.client_address = d.cfg.listen;
+	rc.authorize = authorize_peer;
+	rc.authorize_arg = srv;
 	srv->raft = raftsvc_start(&rc, err, sizeof(err));
 	if (!srv->raft) {
 		log_err("cannot start: raft: %s", err);
@@ -369,9 +579,16 @@ int server_main(int argc, char *argv[])
 		if (d.sig[i])
 			event_add(d.sig[i], NULL);
 	}
-	lease_set_leader(srv->lease, server_is_leader(srv));
-	log_notice("dmlogd %s ready id=%s listen=%s state_dir=%s raft_address=%s", DMLOG_VERSION, srv->id,
-		   d.cfg.listen, d.cfg.state_dir, d.cfg.raft_address);
+	{
+		struct timeval every = {0, 200 * 1000};
+
+		event_add(srv->announce_timer, &every);
+	}
+	if (server_is_leader(srv))
+		on_leader_change(srv, true);
+	log_notice("dmlogd %s ready id=%s listen=%s state_dir=%s raft_id=%llu raft_address=%s peers=%zu",
+		   DMLOG_VERSION, srv->id, d.cfg.listen, d.cfg.state_dir,
+		   (unsigned long long)srv->raft_id, d.cfg.raft_address, npeers);
 	notify_ready("serving", err, sizeof(err));
 	event_base_dispatch(srv->base);
 	code = srv->failed ? CONFIG_EXIT_FAILURE : CONFIG_EXIT_OK;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -46,8 +47,24 @@ struct session {
 	uint64_t client_id;
 	unsigned refs;
 	unsigned in_flight;
+	unsigned parked;         /* reads of this session waiting for the read lease */
 	bool read_paused;
+	const uint8_t *frame;    /* the frame being dispatched (for parking a read) */
+	uint32_t frame_len;
 };
+
+/* A read waiting for the read lease (see session.h). */
+struct session_parked {
+	TAILQ_ENTRY(session_parked) link;
+	struct session *s;       /* referenced */
+	uint64_t id;
+	uint64_t deadline_ms;
+	uint32_t len;
+	uint8_t frame[];
+};
+
+#define SESSION_PARKED_MAX 4096
+#define SESSION_PARKED_POLL_US 1000
 
 static void session_read_cb(struct bufferevent *bev, void *arg);
 static void session_write_cb(struct bufferevent *bev, void *arg);
@@ -204,7 +221,13 @@ void session_reply_result(struct session *s, uint64_t id, uint32_t op,
 	session_maybe_resume_reading(s);
 }
 
-static void session_not_leader(struct session *s, uint64_t id)
+void session_reply(struct session *s, const Dmlog__ServerMessage *m)
+{
+	if (session_alive(s))
+		session_send(s, m);
+}
+
+void session_reply_not_leader(struct session *s, uint64_t id)
 {
 	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 	Dmlog__NotLeader nl = DMLOG__NOT_LEADER__INIT;
@@ -258,9 +281,11 @@ static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 	struct opmap_reply store;
 
-	/* Linearizable: every acknowledged mutation was applied before its reply went out, and this
-	 * thread sent that reply, so the applied state read here already holds it. A follower never
-	 * gets here (it redirects), and a deposed leader stops answering when raft tells it. */
+	/* Linearizable: the caller checked server_read_ok(): this server is the serving leader (its
+	 * term's barrier is applied, so every entry committed by an earlier leader is in the
+	 * applied state, and every mutation it acknowledged itself was applied before its reply)
+	 * and it holds the read lease, so no other leader can exist that could have acknowledged
+	 * anything since (raftsvc_lease.c). Reads without the lease wait in session_park(). */
 	fsm_lock(s->srv->fsm);
 	engine_read(fsm_engine(s->srv->fsm), req, &res);
 	fsm_unlock(s->srv->fsm);
@@ -306,7 +331,105 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	}
 }
 
-static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm)
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Holds the current read until the read lease is there (session_parked_cb). */
+static void session_park(struct session *s, uint64_t id)
+{
+	struct server *srv = s->srv;
+	struct session_parked *p;
+	struct timeval tv = {0, SESSION_PARKED_POLL_US};
+
+	if (srv->nparked >= SESSION_PARKED_MAX ||
+	    !(p = malloc(sizeof(*p) + s->frame_len))) {
+		session_reply_error(s, id, -EAGAIN, "server busy: too many reads waiting");
+		return;
+	}
+	p->s = s;
+	p->id = id;
+	p->deadline_ms = mono_ms() + srv->lim.read_wait_ms;
+	p->len = s->frame_len;
+	memcpy(p->frame, s->frame, s->frame_len);
+	session_ref(s);
+	s->parked++;
+	TAILQ_INSERT_TAIL(&srv->parked, p, link);
+	srv->nparked++;
+	if (!evtimer_pending(srv->parked_timer, NULL))
+		evtimer_add(srv->parked_timer, &tv);
+}
+
+static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool replay);
+
+static void session_parked_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct session_parked *p, *next;
+	struct timeval tv = {0, SESSION_PARKED_POLL_US};
+	uint64_t now = mono_ms();
+	bool ok = server_read_ok(srv), leader = server_is_leader(srv);
+
+	(void)fd;
+	(void)what;
+	for (p = TAILQ_FIRST(&srv->parked); p; p = next) {
+		struct session *s = p->s;
+
+		next = TAILQ_NEXT(p, link);
+		if (session_alive(s) && !ok && leader && now < p->deadline_ms)
+			continue;
+		TAILQ_REMOVE(&srv->parked, p, link);
+		srv->nparked--;
+		s->parked--;
+		if (session_alive(s) && ok) {
+			Dmlog__ClientMessage *cm = dmlog__client_message__unpack(NULL, p->len, p->frame);
+
+			if (cm) {
+				s->frame = p->frame;
+				s->frame_len = p->len;
+				session_ulog(s, cm, true);
+				s->frame = NULL;
+				dmlog__client_message__free_unpacked(cm, NULL);
+			}
+		} else if (session_alive(s)) {
+			session_reply_not_leader(s, p->id);
+		}
+		free(p);
+		session_unref(s);
+	}
+	if (!TAILQ_EMPTY(&srv->parked))
+		evtimer_add(srv->parked_timer, &tv);
+}
+
+int session_reads_init(struct server *srv)
+{
+	srv->parked_timer = evtimer_new(srv->base, session_parked_cb, srv);
+	return srv->parked_timer ? 0 : -ENOMEM;
+}
+
+void session_reads_free(struct server *srv)
+{
+	struct session_parked *p;
+
+	while ((p = TAILQ_FIRST(&srv->parked)) != NULL) {
+		TAILQ_REMOVE(&srv->parked, p, link);
+		srv->nparked--;
+		p->s->parked--;
+		session_unref(p->s);
+		free(p);
+	}
+	if (srv->parked_timer)
+		event_free(srv->parked_timer);
+	srv->parked_timer = NULL;
+}
+
+/* A log request. replay: a parked read coming back with the lease (it keeps its place ahead of
+ * the session's later reads). */
+static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool replay)
 {
 	struct engine_req req;
 	char err[160];
@@ -324,13 +447,21 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm)
 	}
 	lease_touch(s->srv->lease, s->id.name);
 	if (!server_is_leader(s->srv)) {
-		session_not_leader(s, cm->id);
+		session_reply_not_leader(s, cm->id);
 		return;
 	}
-	if (engine_op_is_read(op))
-		session_read_op(s, cm, &req);
-	else
+	if (!engine_op_is_read(op)) {
 		session_write_op(s, cm, op);
+		return;
+	}
+	if (!server_read_ok(s->srv) || (s->parked && !replay)) {
+		if (replay)
+			session_reply_not_leader(s, cm->id);
+		else
+			session_park(s, cm->id);
+		return;
+	}
+	session_read_op(s, cm, &req);
 }
 
 static void session_admin(struct session *s, const Dmlog__ClientMessage *cm)
@@ -351,6 +482,23 @@ static void session_admin(struct session *s, const Dmlog__ClientMessage *cm)
 	}
 	session_send(s, &m);
 	admin_reply_free(&ar);
+}
+
+/* Membership changes: started here, answered later by admin.c (or NotLeader now). */
+static void session_admin_change(struct session *s, const Dmlog__ClientMessage *cm)
+{
+	char err[200] = "";
+	int rc;
+
+	if (s->id.role != TLS_ROLE_ADMIN) {
+		session_reject(s, cm->id, -EPERM, "admin requests are for the admin role only");
+		return;
+	}
+	rc = admin_peer_change(s->srv, s, cm, err, sizeof(err));
+	if (rc == -EAGAIN)
+		session_reply_not_leader(s, cm->id);
+	else if (rc)
+		session_reply_error(s, cm->id, rc, err);
 }
 
 static void session_dispatch(struct session *s, const Dmlog__ClientMessage *cm)
@@ -385,11 +533,16 @@ static void session_dispatch(struct session *s, const Dmlog__ClientMessage *cm)
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATUS:
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_LIST_LOGS:
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG:
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST:
 		session_admin(s, cm);
+		return;
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD:
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE:
+		session_admin_change(s, cm);
 		return;
 	default:
 		if (opmap_op(cm->body_case))
-			session_ulog(s, cm);
+			session_ulog(s, cm, false);
 		else
 			session_reject(s, cm->id, -EBADMSG, "unknown message");
 		return;
@@ -404,7 +557,10 @@ static void session_frame(struct session *s, const uint8_t *frame, uint32_t len)
 		session_reject(s, 0, -EBADMSG, "undecodable message");
 		return;
 	}
+	s->frame = frame;
+	s->frame_len = len;
 	session_dispatch(s, cm);
+	s->frame = NULL;
 	dmlog__client_message__free_unpacked(cm, NULL);
 }
 

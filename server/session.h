@@ -2,8 +2,10 @@
  *
  * A session is created per accepted TCP connection. The TLS handshake (mutual, mandatory) gives
  * the caller's role and identity from its certificate; then the first frame must be a Hello.
- * Reads (IN_SYNC, IS_CLEAN, ...) are answered at once from the applied state; mutations go to
- * the group-commit batch and are answered once applied. Any bad input (a frame over the limit,
+ * Reads (IN_SYNC, IS_CLEAN, ...) are answered from the applied state while this server holds the
+ * leader's read lease, and otherwise wait for it (in arrival order, at most lim.read_wait_ms,
+ * then NotLeader); mutations go to the group-commit batch and are answered once applied. A
+ * follower answers every log request with NotLeader naming the leader's client address. Any bad input (a frame over the limit,
  * zero length, undecodable protobuf, unknown message, a request before hello, a request the role
  * may not make, invalid fields) gets an Error reply when one can still be sent, a log line
  * saying why, and the connection is closed once the reply is flushed; nothing else is affected.
@@ -19,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "dedup.h"
+#include "dmlog.pb-c.h"
 
 struct server;
 struct session;
@@ -43,6 +46,17 @@ void session_reply_result(struct session *s, uint64_t id, uint32_t op,
 
 /* Sends an Error reply for request id. */
 void session_reply_error(struct session *s, uint64_t id, int err, const char *msg);
+
+/* Sends one reply message; no-op on a closed session. */
+void session_reply(struct session *s, const Dmlog__ServerMessage *m);
+
+/* Sends NotLeader for request id, naming the leader as far as this server knows it. */
+void session_reply_not_leader(struct session *s, uint64_t id);
+
+/* The queue of reads waiting for the read lease: set up (0 or -ENOMEM) and emptied at shutdown
+ * (no reply is sent). */
+int session_reads_init(struct server *srv);
+void session_reads_free(struct server *srv);
 
 /* Closes every session (at shutdown). */
 void session_close_all(struct server *srv);

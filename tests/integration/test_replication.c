@@ -1,0 +1,984 @@
+/* test_replication.c: dmlogd peers replicating over mutual TLS, as real processes on 127.0.0.1.
+ *
+ * Each test makes its own certificates (peers dmlogd1..dmlogd5, nodes, an admin) and state
+ * directories, starts three (or more) dmlogd with `peers` naming each other, and talks to them
+ * like the client library would: a request that meets NotLeader is sent again, with the same
+ * request id, to the address the follower named. Covered: election and redirects, kill -9 of
+ * the leader (every acknowledged mark still dirty on the new leader, reads answer it), kill -9
+ * of a follower, a restart of every peer at once, a wiped peer refused and then re-admitted by
+ * peer remove + peer add with catch-up by snapshot, peer add and remove at runtime (the leader
+ * too), the raft port refusing non-peer certificates and wrong identities, five peers losing
+ * two, a leader cut off from its majority answering no read from its state, and the replicated
+ * state converging (equal SHA-256 digests of the state machine at equal applied indexes).
+ */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "ops.h"
+#include "peer_wire.h"
+
+#define UUID "LVM-replicationtest0123456789abcdefABCDEF"
+#define LUID 0xffff888000001000ull
+#define MAXP 5
+
+struct cluster {
+	int n;                       /* peers started so far (slots 0..n-1) */
+	struct dmlogd d[MAXP];
+	char state[MAXP][320];
+	char extra[MAXP][8][600];    /* per-peer arguments */
+};
+
+static char dir[256], certs[300];
+static struct cluster cl;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sh(const char *cmd)
+{
+	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+}
+
+static void setup(void)
+{
+	char cmd[1200];
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&cl, 0, sizeof(cl));
+	harness_tmpdir(dir, sizeof(dir));
+	snprintf(certs, sizeof(certs), "%s/tls", dir);
+	harness_certs(certs);
+	snprintf(cmd, sizeof(cmd),
+		 "for p in dmlogd2 dmlogd3 dmlogd4 dmlogd5; do %s/deploy/dmlog-certs.sh '%s' peer $p "
+		 ">/dev/null || exit 1; done", DMLOG_SOURCE_DIR, certs);
+	sh(cmd);
+	for (int i = 0; i < MAXP; i++) {
+		cl.d[i].port = harness_free_port();
+		cl.d[i].raft_port = harness_free_port();
+		snprintf(cl.state[i], sizeof(cl.state[i]), "%s/s%d", dir, i + 1);
+		mkdir(cl.state[i], 0700);
+	}
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < MAXP; i++)
+		if (cl.d[i].pid > 0)
+			dmlogd_stop(&cl.d[i], SIGKILL);
+	harness_rmdir(dir);
+}
+
+/* Starts peer i (raft id i + 1, certificate dmlogd<i+1>) with peers = the raft addresses of
+ * slots [0, group) other than itself, plus the NULL-terminated more. */
+static void peer_start(int i, int group, const char *const *more)
+{
+	const char *argv[20];
+	char peers[400] = "";
+	int n = 0;
+
+	for (int j = 0; j < group; j++) {
+		char one[40];
+
+		if (j == i)
+			continue;
+		snprintf(one, sizeof(one), "%s%d@127.0.0.1:%d", peers[0] ? "," : "", j + 1,
+			 cl.d[j].raft_port);
+		strcat(peers, one);
+	}
+	snprintf(cl.extra[i][0], sizeof(cl.extra[i][0]), "--cert-file=%s/peer-dmlogd%d.crt", certs,
+		 i + 1);
+	snprintf(cl.extra[i][1], sizeof(cl.extra[i][1]), "--key-file=%s/peer-dmlogd%d.key", certs,
+		 i + 1);
+	snprintf(cl.extra[i][2], sizeof(cl.extra[i][2]), "--id=dmlogd%d", i + 1);
+	snprintf(cl.extra[i][3], sizeof(cl.extra[i][3]), "--raft-id=%d", i + 1);
+	snprintf(cl.extra[i][4], sizeof(cl.extra[i][4]), "--peers=%s", peers);
+	for (int k = 0; k < 5; k++)
+		argv[n++] = cl.extra[i][k];
+	for (int k = 0; more && more[k] && n < 18; k++)
+		argv[n++] = more[k];
+	argv[n] = NULL;
+	ck_assert_msg(dmlogd_start(&cl.d[i], certs, cl.state[i], argv) == 0,
+		      "dmlogd %d did not start (see %s)", i + 1, cl.d[i].logfile);
+	if (i + 1 > cl.n)
+		cl.n = i + 1;
+}
+
+static void cluster_start(int group, const char *const *more)
+{
+	for (int i = 0; i < group; i++)
+		peer_start(i, group, more);
+}
+
+static int conn_as(struct rawconn *c, int i, const char *who)
+{
+	char ca[400], cert[400], key[400];
+
+	snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
+	snprintf(cert, sizeof(cert), "%s/%s.crt", certs, who);
+	snprintf(key, sizeof(key), "%s/%s.key", certs, who);
+	return rawconn_open(c, cl.d[i].port, ca, cert, key);
+}
+
+/* The slot whose client port is in "127.0.0.1:PORT", or -1. */
+static int slot_of(const char *address)
+{
+	const char *colon = address ? strrchr(address, ':') : NULL;
+	int port = colon ? atoi(colon + 1) : 0;
+
+	for (int i = 0; i < cl.n; i++)
+		if (cl.d[i].port == port)
+			return i;
+	return -1;
+}
+
+static int next_live(int from)
+{
+	for (int k = 1; k <= cl.n; k++) {
+		int i = (from + k) % cl.n;
+
+		if (cl.d[i].pid > 0)
+			return i;
+	}
+	return from;
+}
+
+/* A client that follows redirects: one connection at a time to slot `at`. */
+struct client {
+	struct rawconn c;
+	bool open;
+	int at;
+	const char *who;  /* "node-node1", "admin-admin" */
+	uint64_t client_id;
+	int redirects;
+};
+
+static void client_init(struct client *k, const char *who, uint64_t client_id)
+{
+	memset(k, 0, sizeof(*k));
+	k->who = who;
+	k->client_id = client_id;
+	k->at = 0;
+}
+
+static void client_drop(struct client *k)
+{
+	if (k->open)
+		rawconn_close(&k->c);
+	k->open = false;
+}
+
+/* Sends m until a reply that is not NotLeader nor a retryable error comes, within timeout_ms.
+ * Returns the reply (free it) or NULL. */
+static Dmlog__ServerMessage *client_call(struct client *k, Dmlog__ClientMessage *m, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	while (now_ms() < deadline) {
+		Dmlog__ServerMessage *r;
+
+		if (!k->open) {
+			if (cl.d[k->at].pid <= 0)
+				k->at = next_live(k->at);
+			if (conn_as(&k->c, k->at, k->who) != 0 ||
+			    (k->c.fd >= 0 && rawconn_hello(&k->c, k->client_id) != 0)) {
+				rawconn_close(&k->c);
+				k->at = next_live(k->at);
+				usleep(50000);
+				continue;
+			}
+			k->open = true;
+		}
+		r = rawconn_call(&k->c, m, 3000);
+		if (!r) {
+			client_drop(k);
+			k->at = next_live(k->at);
+			continue;
+		}
+		if (r->body_case == DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER) {
+			int to = slot_of(r->not_leader->leader_address);
+
+			dmlog__server_message__free_unpacked(r, NULL);
+			client_drop(k);
+			k->redirects++;
+			if (to >= 0 && to != k->at && cl.d[to].pid > 0) {
+				k->at = to;
+			} else {
+				k->at = next_live(k->at);
+				usleep(30000);
+			}
+			continue;
+		}
+		if (r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR &&
+		    (r->error->errno_neg == -EAGAIN || r->error->errno_neg == -ESHUTDOWN ||
+		     r->error->errno_neg == -EIO)) {
+			dmlog__server_message__free_unpacked(r, NULL);
+			usleep(30000);
+			continue;
+		}
+		return r;
+	}
+	return NULL;
+}
+
+static Dmlog__ServerMessage *client_op(struct client *k, uint64_t id, struct op *o, int want)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__ServerMessage *r;
+	Dmlog__LogRef ref = DMLOG__LOG_REF__INIT;
+	union {
+		Dmlog__Ctr ctr;
+		Dmlog__IsClean is_clean;
+		Dmlog__InSync in_sync;
+		Dmlog__MarkRegion mark;
+		Dmlog__Resume resume;
+		Dmlog__GetSyncCount gsc;
+	} u;
+
+	ref.uuid = (char *)o->uuid;
+	ref.luid = o->luid;
+	ref.request_version = 3;
+	m.id = id;
+	m.body_case = (Dmlog__ClientMessage__BodyCase)o->kind;
+	switch (o->kind) {
+	case DMLOG__CLIENT_MESSAGE__BODY_CTR:
+		dmlog__ctr__init(&u.ctr);
+		u.ctr.args = (char *)o->args;
+		u.ctr.log = &ref;
+		m.ctr = &u.ctr;
+		break;
+	case DMLOG__CLIENT_MESSAGE__BODY_RESUME:
+		dmlog__resume__init(&u.resume);
+		u.resume.log = &ref;
+		m.resume = &u.resume;
+		break;
+	case DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN:
+		dmlog__is_clean__init(&u.is_clean);
+		u.is_clean.log = &ref;
+		u.is_clean.region = o->region;
+		m.is_clean = &u.is_clean;
+		break;
+	case DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC:
+		dmlog__in_sync__init(&u.in_sync);
+		u.in_sync.log = &ref;
+		u.in_sync.region = o->region;
+		m.in_sync = &u.in_sync;
+		break;
+	case DMLOG__CLIENT_MESSAGE__BODY_GET_SYNC_COUNT:
+		dmlog__get_sync_count__init(&u.gsc);
+		u.gsc.log = &ref;
+		m.get_sync_count = &u.gsc;
+		break;
+	default:
+		dmlog__mark_region__init(&u.mark);
+		u.mark.log = &ref;
+		u.mark.n_regions = o->n;
+		u.mark.regions = o->regions;
+		m.mark_region = &u.mark;
+		break;
+	}
+	r = client_call(k, &m, 20000);
+	ck_assert_msg(r != NULL, "no answer to request %llu", (unsigned long long)id);
+	ck_assert_msg(r->body_case == (Dmlog__ServerMessage__BodyCase)want,
+		      "request %llu: reply %d (%s), want %d", (unsigned long long)id, r->body_case,
+		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "",
+		      want);
+	return r;
+}
+
+static struct op OPK(int kind)
+{
+	struct op o;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.uuid = UUID;
+	o.luid = LUID;
+	return o;
+}
+
+static void mark(struct client *k, uint64_t id, uint64_t region)
+{
+	struct op o = OPK(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+
+	o.n = 1;
+	o.regions[0] = region;
+	dmlog__server_message__free_unpacked(client_op(k, id, &o, DMLOG__SERVER_MESSAGE__BODY_DONE),
+					     NULL);
+}
+
+static bool is_clean(struct client *k, uint64_t id, uint64_t region)
+{
+	struct op o = OPK(DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN);
+	Dmlog__ServerMessage *r;
+	bool v;
+
+	o.region = region;
+	r = client_op(k, id, &o, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
+	v = r->bool_result->value;
+	dmlog__server_message__free_unpacked(r, NULL);
+	return v;
+}
+
+static void create_log(struct client *k, uint64_t *id)
+{
+	struct op o = OPK(DMLOG__CLIENT_MESSAGE__BODY_CTR);
+
+	o.args = "1048576 clustered-core 1024 nosync";
+	dmlog__server_message__free_unpacked(client_op(k, (*id)++, &o,
+						       DMLOG__SERVER_MESSAGE__BODY_CTR), NULL);
+	o = OPK(DMLOG__CLIENT_MESSAGE__BODY_RESUME);
+	dmlog__server_message__free_unpacked(client_op(k, (*id)++, &o,
+						       DMLOG__SERVER_MESSAGE__BODY_DONE), NULL);
+}
+
+/* One admin request straight to slot i (no redirect). NULL when it did not answer. */
+static Dmlog__ServerMessage *admin_at(int i, Dmlog__ClientMessage *m)
+{
+	struct rawconn c;
+	Dmlog__ServerMessage *r = NULL;
+
+	if (cl.d[i].pid <= 0)
+		return NULL;
+	if (conn_as(&c, i, "admin-admin") == 0 && rawconn_hello(&c, 77) == 0)
+		r = rawconn_call(&c, m, 20000);
+	rawconn_close(&c);
+	return r;
+}
+
+static Dmlog__ServerMessage *status_of(int i)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__StatusRequest sr = DMLOG__STATUS_REQUEST__INIT;
+
+	m.id = 5;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATUS;
+	m.admin_status = &sr;
+	return admin_at(i, &m);
+}
+
+/* The slot every live peer names as leader, once they agree (within timeout_ms); -1 if not. */
+static int agreed_leader(int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	while (now_ms() < deadline) {
+		int leader = -1, votes = 0, live = 0;
+
+		for (int i = 0; i < cl.n; i++) {
+			Dmlog__ServerMessage *r;
+
+			if (cl.d[i].pid <= 0)
+				continue;
+			live++;
+			r = status_of(i);
+			if (r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATUS &&
+			    strcmp(r->admin_status->raft_role, "leader") == 0) {
+				leader = leader < 0 ? i : -2;
+			}
+			if (r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATUS &&
+			    r->admin_status->leader_id[0])
+				votes++;
+			if (r)
+				dmlog__server_message__free_unpacked(r, NULL);
+		}
+		if (leader >= 0 && votes == live)
+			return leader;
+		usleep(100000);
+	}
+	return -1;
+}
+
+struct digest {
+	uint64_t applied;
+	uint8_t sha[32];
+};
+
+static bool digest_of(int i, struct digest *dg)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__StateDigestRequest q = DMLOG__STATE_DIGEST_REQUEST__INIT;
+	Dmlog__ServerMessage *r;
+	bool ok;
+
+	m.id = 6;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST;
+	m.admin_state_digest = &q;
+	r = admin_at(i, &m);
+	ok = r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATE_DIGEST &&
+	     r->admin_state_digest->sha256.len == 32;
+	if (ok) {
+		dg->applied = r->admin_state_digest->applied_index;
+		memcpy(dg->sha, r->admin_state_digest->sha256.data, 32);
+	}
+	if (r)
+		dmlog__server_message__free_unpacked(r, NULL);
+	return ok;
+}
+
+/* Waits until every live peer reports the same applied index and the same digest. */
+static void assert_converged(int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	struct digest first = {0}, dg;
+	bool same = false;
+
+	while (!same && now_ms() < deadline) {
+		int seen = 0;
+
+		same = true;
+		for (int i = 0; i < cl.n && same; i++) {
+			if (cl.d[i].pid <= 0)
+				continue;
+			if (!digest_of(i, &dg)) {
+				same = false;
+				break;
+			}
+			if (seen++ == 0)
+				first = dg;
+			else
+				same = dg.applied == first.applied &&
+				       memcmp(dg.sha, first.sha, 32) == 0;
+		}
+		if (!same)
+			usleep(100000);
+	}
+	ck_assert_msg(same, "peers did not converge to one state digest");
+	ck_assert_uint_gt(first.applied, 0);
+}
+
+static Dmlog__ServerMessage *peer_change(struct client *admin, uint64_t id, bool add,
+					 uint64_t raft_id, int raft_port, const char *name)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__PeerAddRequest a = DMLOG__PEER_ADD_REQUEST__INIT;
+	Dmlog__PeerRemoveRequest rm = DMLOG__PEER_REMOVE_REQUEST__INIT;
+	char address[40];
+
+	m.id = id;
+	if (add) {
+		snprintf(address, sizeof(address), "127.0.0.1:%d", raft_port);
+		a.raft_id = raft_id;
+		a.raft_address = address;
+		a.id = (char *)name;
+		m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD;
+		m.admin_peer_add = &a;
+	} else {
+		rm.raft_id = raft_id;
+		m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE;
+		m.admin_peer_remove = &rm;
+	}
+	return client_call(admin, &m, 30000);
+}
+
+/* Waits until every live peer lists every member with its client address (the leader's
+ * announcements are in everyone's peer table). */
+static void wait_peer_table(int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	bool done = false;
+
+	while (!done && now_ms() < deadline) {
+		done = true;
+		for (int i = 0; i < cl.n && done; i++) {
+			Dmlog__ServerMessage *r;
+
+			if (cl.d[i].pid <= 0)
+				continue;
+			r = status_of(i);
+			done = r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATUS;
+			for (size_t j = 0; done && j < r->admin_status->n_peers; j++)
+				done = slot_of(r->admin_status->peers[j]->client_address) >= 0;
+			if (r)
+				dmlog__server_message__free_unpacked(r, NULL);
+		}
+		if (!done)
+			usleep(100000);
+	}
+	ck_assert_msg(done, "the peer table did not fill");
+}
+
+static void expect_members(int i, size_t n)
+{
+	Dmlog__ServerMessage *r = status_of(i);
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATUS);
+	ck_assert_uint_eq(r->admin_status->n_peers, n);
+	dmlog__server_message__free_unpacked(r, NULL);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+START_TEST(three_peers_elect_and_followers_redirect)
+{
+	struct client k;
+	struct rawconn c;
+	Dmlog__ServerMessage *r;
+	struct op o;
+	uint64_t id = 10;
+	int leader, follower;
+	char want[40];
+
+	cluster_start(3, NULL);
+	leader = agreed_leader(15000);
+	ck_assert_int_ge(leader, 0);
+	follower = (leader + 1) % 3;
+	wait_peer_table(10000);
+
+	client_init(&k, "node-node1", 1);
+	k.at = leader;
+	create_log(&k, &id);
+	mark(&k, id++, 7);
+	client_drop(&k);
+
+	/* A node talking to a follower learns the leader's client address. */
+	ck_assert_int_eq(conn_as(&c, follower, "node-node1"), 0);
+	ck_assert_int_eq(rawconn_hello(&c, 1), 0);
+	o = OPK(DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN);
+	o.region = 7;
+	r = op_call(&c, id++, &o);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER);
+	snprintf(want, sizeof(want), "127.0.0.1:%d", cl.d[leader].port);
+	ck_assert_str_eq(r->not_leader->leader_address, want);
+	ck_assert_str_ne(r->not_leader->leader_id, "");
+	dmlog__server_message__free_unpacked(r, NULL);
+	rawconn_close(&c);
+
+	/* Every peer lists all three with their client addresses. */
+	for (int i = 0; i < 3; i++) {
+		r = status_of(i);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_uint_eq(r->admin_status->n_peers, 3);
+		for (size_t j = 0; j < 3; j++) {
+			Dmlog__PeerInfo *p = r->admin_status->peers[j];
+
+			ck_assert_int_eq(slot_of(p->client_address), (int)p->raft_id - 1);
+			ck_assert(p->voter);
+		}
+		dmlog__server_message__free_unpacked(r, NULL);
+	}
+	client_init(&k, "node-node1", 1);
+	k.at = follower;
+	ck_assert(!is_clean(&k, id++, 7));
+	ck_assert_int_ge(k.redirects, 1);
+	client_drop(&k);
+	assert_converged(10000);
+}
+END_TEST
+
+START_TEST(leader_kill9_loses_no_acknowledged_mark)
+{
+	struct client k;
+	uint64_t id = 10;
+	int leader, next;
+
+	cluster_start(3, NULL);
+	leader = agreed_leader(15000);
+	ck_assert_int_ge(leader, 0);
+	client_init(&k, "node-node1", 1);
+	k.at = leader;
+	create_log(&k, &id);
+	for (uint64_t x = 0; x < 40; x++)
+		mark(&k, id++, x);
+	dmlogd_stop(&cl.d[leader], SIGKILL);
+	/* The same client goes on: its next requests find the new leader. */
+	for (uint64_t x = 0; x < 40; x++)
+		ck_assert_msg(!is_clean(&k, id++, x), "acknowledged mark of region %llu lost",
+			      (unsigned long long)x);
+	mark(&k, id++, 100);
+	ck_assert(is_clean(&k, id++, 101));
+	next = agreed_leader(10000);
+	ck_assert_int_ge(next, 0);
+	ck_assert_int_ne(next, leader);
+	client_drop(&k);
+
+	/* The old leader comes back as a follower and catches up. */
+	peer_start(leader, 3, NULL);
+	assert_converged(20000);
+}
+END_TEST
+
+START_TEST(follower_kill9_writes_go_on)
+{
+	struct client k;
+	uint64_t id = 10;
+	int leader, follower;
+
+	cluster_start(3, NULL);
+	leader = agreed_leader(15000);
+	ck_assert_int_ge(leader, 0);
+	follower = (leader + 2) % 3;
+	client_init(&k, "node-node1", 1);
+	k.at = leader;
+	create_log(&k, &id);
+	dmlogd_stop(&cl.d[follower], SIGKILL);
+	for (uint64_t x = 0; x < 30; x++)
+		mark(&k, id++, x);
+	ck_assert_int_eq(k.redirects, 0);
+	ck_assert_int_eq(agreed_leader(5000), leader);
+	peer_start(follower, 3, NULL);
+	assert_converged(20000);
+	client_drop(&k);
+}
+END_TEST
+
+START_TEST(all_peers_restart_with_state_intact)
+{
+	struct client k;
+	uint64_t id = 10;
+	struct digest before, after;
+	int leader;
+
+	cluster_start(3, NULL);
+	leader = agreed_leader(15000);
+	ck_assert_int_ge(leader, 0);
+	client_init(&k, "node-node1", 1);
+	k.at = leader;
+	create_log(&k, &id);
+	for (uint64_t x = 0; x < 25; x++)
+		mark(&k, id++, x * 3);
+	client_drop(&k);
+	assert_converged(10000);
+	ck_assert(digest_of(0, &before));
+	for (int i = 0; i < 3; i++)
+		dmlogd_stop(&cl.d[i], SIGKILL);
+	cluster_start(3, NULL);
+	ck_assert_int_ge(agreed_leader(15000), 0);
+	client_init(&k, "node-node1", 1);
+	for (uint64_t x = 0; x < 25; x++) {
+		ck_assert(!is_clean(&k, id++, x * 3));
+		ck_assert(is_clean(&k, id++, x * 3 + 1));
+	}
+	client_drop(&k);
+	assert_converged(10000);
+	/* Only the new leaders' own entries (barrier, announcements, leases) came on top. */
+	ck_assert(digest_of(0, &after));
+	ck_assert_uint_gt(after.applied, before.applied);
+}
+END_TEST
+
+START_TEST(wiped_peer_is_refused_until_removed_and_added)
+{
+	static const char *const snap[] = {"--snapshot-threshold=64", "--snapshot-trailing=16", NULL};
+	struct client k, admin;
+	uint64_t id = 10;
+	int leader, victim;
+	char cmd[700];
+	Dmlog__ServerMessage *r;
+
+	cluster_start(3, snap);
+	leader = agreed_leader(15000);
+	ck_assert_int_ge(leader, 0);
+	victim = (leader + 1) % 3;
+	client_init(&k, "node-node1", 1);
+	k.at = leader;
+	create_log(&k, &id);
+	wait_peer_table(10000); /* the victim's incarnation is in everyone's peer table */
+	dmlogd_stop(&cl.d[victim], SIGKILL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/raft' && rm -f '%s/dmlogd.log'", cl.state[victim],
+		 cl.state[victim]);
+	sh(cmd);
+	/* Enough entries for snapshots: the victim must catch up from one. */
+	for (uint64_t x = 0; x < 150; x++)
+		mark(&k, id++, x);
+	peer_start(victim, 3, snap);
+	for (int i = 0; i < 100 && dmlogd_log_count(&cl.d[leader], "new data directory") == 0; i++)
+		usleep(100000);
+	ck_assert_int_ge(dmlogd_log_count(&cl.d[leader], "new data directory"), 1);
+	mark(&k, id++, 500); /* the two others still commit */
+
+	client_init(&admin, "admin-admin", 9);
+	admin.at = leader;
+	r = peer_change(&admin, 100, false, (uint64_t)victim + 1, 0, NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE);
+	ck_assert_uint_eq(r->admin_peer_change->n_peers, 2);
+	dmlog__server_message__free_unpacked(r, NULL);
+	snprintf(cmd, sizeof(cmd), "dmlogd%d", victim + 1);
+	r = peer_change(&admin, 101, true, (uint64_t)victim + 1, cl.d[victim].raft_port, cmd);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE, "add: %s",
+		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "?");
+	ck_assert_uint_eq(r->admin_peer_change->n_peers, 3);
+	dmlog__server_message__free_unpacked(r, NULL);
+	client_drop(&admin);
+	mark(&k, id++, 501);
+	client_drop(&k);
+	assert_converged(20000);
+	for (int i = 0; i < 3; i++)
+		expect_members(i, 3);
+	/* It started empty, so a restore can only be the leader's snapshot. */
+	ck_assert_int_ge(dmlogd_log_count(&cl.d[victim], "state restored from a snapshot"), 1);
+}
+END_TEST
+
+START_TEST(peers_added_and_removed_at_runtime)
+{
+	struct client k, admin;
+	uint64_t id = 10, aid = 100;
+	int leader, gone;
+	Dmlog__ServerMessage *r;
+
+	cluster_start(3, NULL);
+	leader = agreed_leader(15000);
+	ck_assert_int_ge(leader, 0);
+	client_init(&k, "node-node1", 1);
+	k.at = leader;
+	create_log(&k, &id);
+	for (uint64_t x = 0; x < 20; x++)
+		mark(&k, id++, x);
+
+	/* A fourth peer starts knowing the group, then the admin adds it. */
+	peer_start(3, 3, NULL);
+	client_init(&admin, "admin-admin", 9);
+	admin.at = (leader + 1) % 3; /* through a redirect */
+	r = peer_change(&admin, aid++, true, 4, cl.d[3].raft_port, "dmlogd4");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE, "add: %s",
+		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "?");
+	ck_assert_uint_eq(r->admin_peer_change->n_peers, 4);
+	dmlog__server_message__free_unpacked(r, NULL);
+	/* Adding it again is refused. */
+	r = peer_change(&admin, aid++, true, 4, cl.d[3].raft_port, "dmlogd4");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ERROR);
+	ck_assert_int_eq(r->error->errno_neg, -EEXIST);
+	dmlog__server_message__free_unpacked(r, NULL);
+	mark(&k, id++, 40);
+	assert_converged(20000);
+	for (int i = 0; i < 4; i++)
+		expect_members(i, 4);
+
+	/* Remove a follower, then the leader itself (it hands over, then the new leader does it). */
+	gone = (leader + 1) % 3;
+	r = peer_change(&admin, aid++, false, (uint64_t)gone + 1, 0, NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE);
+	ck_assert_uint_eq(r->admin_peer_change->n_peers, 3);
+	dmlog__server_message__free_unpacked(r, NULL);
+	dmlogd_stop(&cl.d[gone], SIGTERM);
+	mark(&k, id++, 41);
+	r = peer_change(&admin, aid++, false, (uint64_t)leader + 1, 0, NULL);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE, "remove: %s",
+		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "?");
+	ck_assert_uint_eq(r->admin_peer_change->n_peers, 2);
+	dmlog__server_message__free_unpacked(r, NULL);
+	client_drop(&admin);
+	dmlogd_stop(&cl.d[leader], SIGTERM);
+	for (uint64_t x = 0; x < 20; x++)
+		ck_assert(!is_clean(&k, id++, x));
+	mark(&k, id++, 42);
+	client_drop(&k);
+	assert_converged(20000);
+	for (int i = 0; i < 4; i++)
+		if (cl.d[i].pid > 0)
+			expect_members(i, 2);
+}
+END_TEST
+
+/* Raw bytes of a HELLO claiming raft id `raft_id`. */
+static size_t hello_frame(uint8_t *buf, size_t cap, uint64_t raft_id)
+{
+	struct peer_hello h;
+
+	memset(&h, 0, sizeof(h));
+	h.raft_id = raft_id;
+	h.incarnation = 12345;
+	snprintf(h.address, sizeof(h.address), "127.0.0.1:1");
+	return peer_wire_hello(buf, cap, PEER_FRAME_HELLO, &h);
+}
+
+/* Reads exactly n bytes within timeout_ms. */
+static bool read_n(struct rawconn *c, uint8_t *p, size_t n, int timeout_ms)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		int rd;
+
+		if (SSL_pending(c->ssl) == 0) {
+			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+
+			if (poll(&pfd, 1, timeout_ms) <= 0)
+				return false;
+		}
+		rd = SSL_read(c->ssl, p + got, (int)(n - got));
+		if (rd <= 0)
+			return false;
+		got += (size_t)rd;
+	}
+	return true;
+}
+
+/* Connects to slot i's raft port as `who` of cdir and sends a HELLO for raft_id; true when the
+ * peer answered WELCOME with status 0. *tls_ok tells whether the TLS handshake worked. */
+static bool raft_hello(int i, const char *cdir, const char *who, uint64_t raft_id, bool *tls_ok)
+{
+	char ca[400], cert[400], key[400];
+	uint8_t buf[1100], hdr[PEER_WIRE_HEADER], type, st[4];
+	uint32_t len;
+	size_t n;
+	struct rawconn c;
+	bool welcome = false;
+
+	snprintf(ca, sizeof(ca), "%s/ca.crt", cdir);
+	snprintf(cert, sizeof(cert), "%s/%s.crt", cdir, who);
+	snprintf(key, sizeof(key), "%s/%s.key", cdir, who);
+	*tls_ok = rawconn_open(&c, cl.d[i].raft_port, ca, cert, key) == 0;
+	n = hello_frame(buf, sizeof(buf), raft_id);
+	if (*tls_ok && n && rawconn_write(&c, buf, n) == 0 && read_n(&c, hdr, sizeof(hdr), 5000)) {
+		peer_wire_parse_header(hdr, &type, &len);
+		welcome = type == PEER_FRAME_WELCOME && len >= 4 && read_n(&c, st, 4, 5000) &&
+			  (st[0] | st[1] | st[2] | st[3]) == 0;
+	}
+	rawconn_close(&c);
+	return welcome;
+}
+
+START_TEST(raft_port_refuses_other_roles_and_identities)
+{
+	bool tls_ok;
+	char other[400];
+	int leader;
+
+	/* The quiet start (an election timeout) has passed once the group has a leader. */
+	cluster_start(3, NULL);
+	leader = agreed_leader(15000);
+	ck_assert_int_ge(leader, 0);
+	wait_peer_table(10000); /* the peer table binds dmlogd1..3 to raft ids 1..3 */
+
+	/* A node certificate: TLS works (same CA), the role check closes it. */
+	ck_assert(!raft_hello(leader, certs, "node-node1", 9, &tls_ok));
+	ck_assert(tls_ok);
+	ck_assert_int_ge(dmlogd_log_count(&cl.d[leader],
+					  "raft peer connection refused: certificate role node"), 1);
+	/* An admin certificate likewise. */
+	ck_assert(!raft_hello(leader, certs, "admin-admin", 9, &tls_ok));
+	ck_assert_int_ge(dmlogd_log_count(&cl.d[leader], "certificate role admin"), 1);
+	/* A peer certificate from another CA: no TLS at all. */
+	snprintf(other, sizeof(other), "%s/other", certs);
+	ck_assert(!raft_hello(leader, other, "peer-dmlogd1", 1, &tls_ok));
+	ck_assert(!tls_ok);
+	/* A good peer certificate claiming another peer's raft id, or its own with a different
+	 * data directory: refused with the reason. */
+	ck_assert(!raft_hello(leader, certs, "peer-dmlogd5", (uint64_t)((leader + 1) % 3) + 1,
+			      &tls_ok));
+	ck_assert(tls_ok);
+	ck_assert_int_ge(dmlogd_log_count(&cl.d[leader], "belongs to certificate CN"), 1);
+	{
+		char who[32];
+		int f = (leader + 1) % 3;
+
+		snprintf(who, sizeof(who), "peer-dmlogd%d", f + 1);
+		ck_assert(!raft_hello(leader, certs, who, (uint64_t)f + 1, &tls_ok));
+		ck_assert_int_ge(dmlogd_log_count(&cl.d[leader], "new data directory"), 1);
+	}
+	/* The group is unaffected. */
+	ck_assert_int_eq(agreed_leader(5000), leader);
+}
+END_TEST
+
+START_TEST(five_peers_survive_two_kills)
+{
+	struct client k;
+	uint64_t id = 10;
+	int leader, other;
+
+	cluster_start(5, NULL);
+	leader = agreed_leader(20000);
+	ck_assert_int_ge(leader, 0);
+	client_init(&k, "node-node1", 1);
+	k.at = leader;
+	create_log(&k, &id);
+	for (uint64_t x = 0; x < 20; x++)
+		mark(&k, id++, x);
+	/* Two of five gone, the leader among them: three still make a majority. */
+	other = (leader + 2) % 5;
+	dmlogd_stop(&cl.d[other], SIGKILL);
+	dmlogd_stop(&cl.d[leader], SIGKILL);
+	for (uint64_t x = 0; x < 20; x++)
+		ck_assert(!is_clean(&k, id++, x));
+	mark(&k, id++, 99);
+	client_drop(&k);
+	ck_assert_int_ge(agreed_leader(10000), 0);
+	assert_converged(20000);
+}
+END_TEST
+
+START_TEST(leader_without_majority_answers_no_read)
+{
+	struct rawconn c;
+	struct op o;
+	Dmlog__ServerMessage *r;
+	struct client k;
+	uint64_t id = 10;
+	int leader;
+
+	cluster_start(3, NULL);
+	leader = agreed_leader(15000);
+	ck_assert_int_ge(leader, 0);
+	client_init(&k, "node-node1", 1);
+	k.at = leader;
+	create_log(&k, &id);
+	mark(&k, id++, 5);
+	client_drop(&k);
+	ck_assert_int_eq(conn_as(&c, leader, "node-node1"), 0);
+	ck_assert_int_eq(rawconn_hello(&c, 2), 0);
+	for (int i = 0; i < 3; i++)
+		if (i != leader)
+			dmlogd_stop(&cl.d[i], SIGKILL);
+	usleep(400 * 1000); /* past every promise its followers gave */
+	/* It may still believe it leads, but it has no read lease: no answer from its state. */
+	for (int n = 0; n < 5; n++) {
+		o = OPK(DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN);
+		o.region = 5;
+		r = op_call(&c, id++, &o);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER);
+		dmlog__server_message__free_unpacked(r, NULL);
+	}
+	rawconn_close(&c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("replication");
+	TCase *tc = tcase_create("peers");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, three_peers_elect_and_followers_redirect);
+	tcase_add_test(tc, leader_kill9_loses_no_acknowledged_mark);
+	tcase_add_test(tc, follower_kill9_writes_go_on);
+	tcase_add_test(tc, all_peers_restart_with_state_intact);
+	tcase_add_test(tc, wiped_peer_is_refused_until_removed_and_added);
+	tcase_add_test(tc, peers_added_and_removed_at_runtime);
+	tcase_add_test(tc, raft_port_refuses_other_roles_and_identities);
+	tcase_add_test(tc, five_peers_survive_two_kills);
+	tcase_add_test(tc, leader_without_majority_answers_no_read);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
