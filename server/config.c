@@ -91,6 +91,10 @@ static const struct optab_option config_table[CONFIG__COUNT] = {
 			  "the other peers as RAFT_ID@HOST:PORT (their raft_address), "
 			  "comma-separated; empty: standalone",
 			  "LIST", config_check_peers, CONFIG_PEERS_VALUES},
+	[CONFIG_JOIN] = {"join", OPTAB_T_BOOL, AT(join), "no", 0, 0, NULL, false,
+			 "with an empty state_dir, wait to be added (dmlogctl peer add) instead of "
+			 "bootstrapping a new group",
+			 "yes|no", NULL, NULL},
 	[CONFIG_STATE_DIR] = {"state_dir", OPTAB_T_STRING, AT(state_dir), "/var/lib/dmlog", 1,
 			      4095, NULL, false,
 			      "directory of the Raft log and snapshots (created mode 0700)", "DIR",

@@ -60,6 +60,7 @@ enum config_key {
 	CONFIG_RAFT_ID,
 	CONFIG_RAFT_ADDRESS,
 	CONFIG_PEERS,
+	CONFIG_JOIN,
 	CONFIG_STATE_DIR,
 	CONFIG_CA_FILE,
 	CONFIG_CERT_FILE,
@@ -94,6 +95,7 @@ struct config {
 	int64_t raft_id;
 	char *raft_address;
 	char *peers;
+	bool join;
 	char *state_dir;
 	char *ca_file;
 	char *cert_file;

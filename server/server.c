@@ -555,6 +555,7 @@ int server_main(int argc, char *argv[])
 	rc.on_leader_change_arg = srv;
 	rc.on_fatal = on_raft_fatal;
 	rc.on_fatal_arg = srv;
+	rc.join = d.cfg.join;
 	rc.peers = rpeers;
 	rc.n_peers = npeers;
 	rc.tls_server = tls_holder_server(srv->tls);
