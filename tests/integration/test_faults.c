@@ -1,0 +1,1477 @@
+/* test_faults.c: dmlogd peers under faults, with a client workload judged by the checker.
+ *
+ * Three (or four) dmlogd run as real processes with real TLS on 127.0.0.1. Client nodes are
+ * threads, each with its own node certificate and a blocking libdmlog handle that knows every
+ * peer; they run MARK / FLUSH / IS_CLEAN / CLEAR / SET_REGION_SYNC / IN_SYNC cycles on regions
+ * of their own and on regions they share, over two logs, and report every request to the
+ * checker (checker.h), which judges the answers and the final state of the group. Covered:
+ *   - the proxy itself (tests/lib/tcp_proxy.h), in a thread and in a child process, and the
+ *     checker itself (a made-up history it must find five faults in);
+ *   - kill -9 of the leader under load, 20 times, the killed peer restarted each time: no
+ *     acknowledged mark lost, no wrong answer, no request hung; failover times printed;
+ *   - a partition: the leader cut off from both followers (its raft traffic goes through
+ *     proxies that turn into black holes) acknowledges nothing and answers no read, the
+ *     majority elects a leader and goes on, and after the heal every peer holds the same state;
+ *   - dmlog-bridge (with the fake kernel, policy wait) attached to the peer that falls into the
+ *     minority: its requests complete through the new leader, without the kernel seeing an
+ *     error or having to resend; and an idle bridge whose connection falls back to a follower
+ *     after a failover keeps its node (lease, instance, marks);
+ *   - join = yes: a new peer with an empty state does not elect itself, `peer add` brings it in
+ *     and it catches up.
+ *
+ * Peers and proxies. Each peer's `peers` list names, for every other peer, a proxy port that
+ * forwards to that peer's raft port (route i->j). dmlogd binds a raft id to the certificate CN
+ * and the data-directory incarnation, not to the dialled address, so this is accepted. libraft
+ * sends its requests (AppendEntries, RequestVote) to the configured address but its replies to
+ * the address the requester announced in its handshake, i.e. straight to the real raft port:
+ * replies bypass the proxies. Cutting both routes between the leader and each follower still
+ * isolates the leader completely, since a reply only follows a request that got through.
+ *
+ * Each test is its own Check case: CK_RUN_CASE=proxy|checker|kill9|partition|bridge|idle|join
+ * runs one. A failed test leaves its directory (logs of every process) in /tmp and says where;
+ * DMLOG_TEST_KEEP=1 keeps it after a passing test too.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <linux/dm-log-userspace.h>
+
+#include <dmlog/dmlog.h>
+
+#include "checker.h"
+#include "fake_kernel.h"
+#include "harness.h"
+#include "ops.h"
+#include "tcp_proxy.h"
+
+#ifndef DMLOG_BRIDGE_PATH
+#error "DMLOG_BRIDGE_PATH must name the dmlog-bridge binary"
+#endif
+
+#define MAXP 4
+#define NLOGS 2
+#define NWORKERS 3
+#define ARGS "1048576 clustered-core 1024 nosync"
+#define REGIONS 1024
+#define REQ_TIMEOUT_MS 20000
+#define KILLS 20
+#define CHECKER_LUID UINT64_C(0xffff8880c0ffee00)
+#define PROBE_LUID UINT64_C(0xffff8880feed0000)
+
+static const char *const uuids[NLOGS] = {
+	"LVM-faultsA0123456789abcdef0123456789abcdef",
+	"LVM-faultsB0123456789abcdef0123456789abcdef",
+};
+/* Node certificates: workers are node1..node3, the checker node4, the probe node5. */
+static const char *const node_names[] = {"node1", "node2", "node3"};
+
+struct peer {
+	struct dmlogd d;
+	char state[320];
+	char arg[8][600];
+};
+
+static char dir[256], certs[300];
+static struct peer P[MAXP];
+static struct tcp_proxy *proxy;
+static struct checker *chk;
+/* dmlog-bridge, in the tests that run one */
+static char sock_path[320], ready_path[320], ini_path[320], bridge_log[320];
+static pid_t bridge_pid;
+
+static uint64_t now_ms(void)
+{
+	return checker_now_us() / 1000u;
+}
+
+static void sh(const char *cmd)
+{
+	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+}
+
+static void cert_path(char *out, size_t len, const char *who, const char *ext)
+{
+	snprintf(out, len, "%s/%s.%s", certs, who, ext);
+}
+
+static void bridge_stop(void);
+static bool tore_down;
+
+/* A failed check ends the test's process without teardown: stop what it started and say
+ * where the logs are. */
+static void on_exit_without_teardown(void)
+{
+	if (tore_down)
+		return;
+	bridge_stop();
+	for (int i = 0; i < MAXP; i++)
+		if (P[i].d.pid > 0)
+			kill(P[i].d.pid, SIGKILL);
+	fprintf(stderr, "test_faults: the logs of the failed test are in %s\n", dir);
+}
+
+static void setup(void)
+{
+	char cmd[1600];
+
+	signal(SIGPIPE, SIG_IGN);
+	tore_down = false;
+	atexit(on_exit_without_teardown);
+	memset(P, 0, sizeof(P));
+	bridge_log[0] = '\0';
+	bridge_pid = 0;
+	proxy = NULL;
+	chk = NULL;
+	harness_tmpdir(dir, sizeof(dir));
+	snprintf(certs, sizeof(certs), "%s/tls", dir);
+	harness_certs(certs);
+	snprintf(cmd, sizeof(cmd),
+		 "s=%s/deploy/dmlog-certs.sh; for p in dmlogd2 dmlogd3 dmlogd4; do $s '%s' peer $p "
+		 ">/dev/null || exit 1; done; for n in node3 node4 node5; do $s '%s' node $n "
+		 ">/dev/null || exit 1; done", DMLOG_SOURCE_DIR, certs, certs);
+	sh(cmd);
+	for (int i = 0; i < MAXP; i++) {
+		P[i].d.port = harness_free_port();
+		P[i].d.raft_port = harness_free_port();
+		snprintf(P[i].state, sizeof(P[i].state), "%s/s%d", dir, i + 1);
+		mkdir(P[i].state, 0700);
+	}
+}
+
+static void teardown(void)
+{
+	tore_down = true;
+	bridge_stop();
+	for (int i = 0; i < MAXP; i++)
+		if (P[i].d.pid > 0)
+			dmlogd_stop(&P[i].d, SIGKILL);
+	tcp_proxy_free(proxy);
+	proxy = NULL;
+	checker_free(chk);
+	chk = NULL;
+	if (getenv("DMLOG_TEST_KEEP") == NULL)
+		harness_rmdir(dir);
+	else
+		fprintf(stderr, "kept %s\n", dir);
+}
+
+/* ------------------------------------------------------------------ peers */
+
+/* The proxy route from peer i to peer j (i != j) among three. */
+static size_t route_of(int i, int j)
+{
+	return (size_t)(i * 2 + (j > i ? j - 1 : j));
+}
+
+/* Starts the proxy with routes i->j forwarding to peer j's raft port, for three peers. */
+static void proxy_start(bool child)
+{
+	struct tcp_proxy_route r[6];
+	struct tcp_proxy_options o;
+	char err[256];
+
+	for (int i = 0; i < 3; i++)
+		for (int j = 0; j < 3; j++)
+			if (i != j)
+				r[route_of(i, j)] = (struct tcp_proxy_route){0, P[j].d.raft_port};
+	memset(&o, 0, sizeof(o));
+	o.routes = r;
+	o.n_routes = 6;
+	o.child_process = child;
+	proxy = tcp_proxy_new(&o, err);
+	ck_assert_msg(proxy != NULL, "%s", err);
+}
+
+/* Starts peer i (raft id i + 1, certificate dmlogd<i+1>); its peers are slots [0, group) but
+ * itself, reached through the proxy when there is one; more: extra arguments. */
+static void peer_start(int i, int group, const char *const *more)
+{
+	const char *argv[12];
+	char peers[400] = "";
+	int n = 0;
+
+	for (int j = 0; j < group; j++) {
+		char one[48];
+
+		if (j == i)
+			continue;
+		snprintf(one, sizeof(one), "%s%d@127.0.0.1:%d", peers[0] ? "," : "", j + 1,
+			 proxy ? tcp_proxy_port(proxy, route_of(i, j)) : P[j].d.raft_port);
+		strcat(peers, one);
+	}
+	snprintf(P[i].arg[0], sizeof(P[i].arg[0]), "--cert-file=%s/peer-dmlogd%d.crt", certs, i + 1);
+	snprintf(P[i].arg[1], sizeof(P[i].arg[1]), "--key-file=%s/peer-dmlogd%d.key", certs, i + 1);
+	snprintf(P[i].arg[2], sizeof(P[i].arg[2]), "--id=dmlogd%d", i + 1);
+	snprintf(P[i].arg[3], sizeof(P[i].arg[3]), "--raft-id=%d", i + 1);
+	snprintf(P[i].arg[4], sizeof(P[i].arg[4]), "--peers=%s", peers);
+	for (int k = 0; k < 5; k++)
+		argv[n++] = P[i].arg[k];
+	for (int k = 0; more && more[k] && n < 11; k++)
+		argv[n++] = more[k];
+	argv[n] = NULL;
+	ck_assert_msg(dmlogd_start(&P[i].d, certs, P[i].state, argv) == 0,
+		      "dmlogd%d did not start (see %s)", i + 1, P[i].d.logfile);
+}
+
+static void address_of(int i, char *out, size_t len)
+{
+	snprintf(out, len, "127.0.0.1:%d", P[i].d.port);
+}
+
+/* A blocking libdmlog handle as `who` ("node-node1", "admin-admin") on peer `only`, or on
+ * every peer in slots [0, group) when only < 0. */
+static struct dmlog *handle_as(const char *who, int only, int group, uint32_t timeout_ms,
+			       char addr[][32])
+{
+	struct dmlog_options o;
+	char ca[400], cert[400], key[400], err[DMLOG_ERRMSG_SIZE];
+	struct dmlog *h;
+	size_t k = 0;
+
+	memset(&o, 0, sizeof(o));
+	for (int i = 0; i < group; i++) {
+		if (only >= 0 && i != only)
+			continue;
+		address_of(i, addr[k], 32);
+		o.servers[k] = addr[k];
+		k++;
+	}
+	cert_path(ca, sizeof(ca), "ca", "crt");
+	cert_path(cert, sizeof(cert), who, "crt");
+	cert_path(key, sizeof(key), who, "key");
+	o.ca_file = ca;
+	o.cert_file = cert;
+	o.key_file = key;
+	o.request_timeout_ms = timeout_ms;
+	o.connect_timeout_ms = 1000;
+	o.reconnect_min_ms = 20;
+	o.reconnect_max_ms = 300;
+	h = dmlog_new(&o, err);
+	ck_assert_msg(h != NULL, "dmlog_new: %s", err);
+	return h;
+}
+
+struct status {
+	bool ok;
+	char role[32];
+	char id[64];
+	char leader_id[64];
+	bool healthy;
+	size_t members;
+};
+
+static struct status status_of(int i)
+{
+	struct status st;
+	char addr[8][32];
+	struct dmlog *h;
+	struct dmlog_result *res = NULL;
+
+	memset(&st, 0, sizeof(st));
+	if (P[i].d.pid <= 0)
+		return st;
+	h = handle_as("admin-admin", i, MAXP, 2000, addr);
+	if (dmlog_admin_status(h, &res) == 0) {
+		st.ok = true;
+		snprintf(st.role, sizeof(st.role), "%s", res->status.raft_role);
+		snprintf(st.id, sizeof(st.id), "%s", res->status.server_id);
+		snprintf(st.leader_id, sizeof(st.leader_id), "%s", res->status.leader_id);
+		st.healthy = res->status.healthy;
+		st.members = res->status.peer_count;
+	}
+	dmlog_result_free(res);
+	dmlog_free(h);
+	return st;
+}
+
+/* The slot that leads the live peers of mask (bit i: slot i) once they all name it, within
+ * timeout_ms; -1 if not. */
+static int agreed_leader(unsigned mask, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+	while (now_ms() < deadline) {
+		struct status st[MAXP];
+		int leader = -1, leaders = 0;
+		bool agree = true;
+
+		for (int i = 0; i < MAXP; i++) {
+			if (!(mask & (1u << i)) || P[i].d.pid <= 0)
+				continue;
+			st[i] = status_of(i);
+			if (st[i].ok && strcmp(st[i].role, "leader") == 0 && st[i].healthy) {
+				leader = i;
+				leaders++;
+			}
+		}
+		for (int i = 0; leaders == 1 && i < MAXP; i++) {
+			if (!(mask & (1u << i)) || P[i].d.pid <= 0)
+				continue;
+			agree = agree && st[i].ok && strcmp(st[i].leader_id, st[leader].id) == 0;
+		}
+		if (leaders == 1 && agree)
+			return leader;
+		usleep(50 * 1000);
+	}
+	return -1;
+}
+
+/* One admin request straight to slot i over the harness's raw connection. */
+static Dmlog__ServerMessage *admin_raw(int i, Dmlog__ClientMessage *m)
+{
+	char ca[400], cert[400], key[400];
+	struct rawconn c;
+	Dmlog__ServerMessage *r = NULL;
+
+	if (P[i].d.pid <= 0)
+		return NULL;
+	cert_path(ca, sizeof(ca), "ca", "crt");
+	cert_path(cert, sizeof(cert), "admin-admin", "crt");
+	cert_path(key, sizeof(key), "admin-admin", "key");
+	if (rawconn_open(&c, P[i].d.port, ca, cert, key) == 0 && rawconn_hello(&c, 4242) == 0)
+		r = rawconn_call(&c, m, 20000);
+	rawconn_close(&c);
+	return r;
+}
+
+struct digest {
+	uint64_t applied;
+	uint8_t sha[32];
+};
+
+static bool digest_of(int i, struct digest *dg)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__StateDigestRequest q = DMLOG__STATE_DIGEST_REQUEST__INIT;
+	Dmlog__ServerMessage *r;
+	bool ok;
+
+	m.id = 6;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST;
+	m.admin_state_digest = &q;
+	r = admin_raw(i, &m);
+	ok = r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATE_DIGEST &&
+	     r->admin_state_digest->sha256.len == 32;
+	if (ok) {
+		dg->applied = r->admin_state_digest->applied_index;
+		memcpy(dg->sha, r->admin_state_digest->sha256.data, 32);
+	}
+	if (r)
+		dmlog__server_message__free_unpacked(r, NULL);
+	return ok;
+}
+
+/* Waits until the live peers of mask report one applied index and one digest. */
+static void assert_converged(unsigned mask, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	struct digest first = {0}, dg;
+	bool same = false;
+
+	while (!same && now_ms() < deadline) {
+		int seen = 0;
+
+		same = true;
+		for (int i = 0; i < MAXP && same; i++) {
+			if (!(mask & (1u << i)) || P[i].d.pid <= 0)
+				continue;
+			if (!digest_of(i, &dg))
+				same = false;
+			else if (seen++ == 0)
+				first = dg;
+			else
+				same = dg.applied == first.applied &&
+				       memcmp(dg.sha, first.sha, 32) == 0;
+		}
+		if (!same)
+			usleep(100 * 1000);
+	}
+	ck_assert_msg(same, "peers did not converge to one state digest at one applied index");
+	ck_assert_uint_gt(first.applied, 0);
+}
+
+/* ------------------------------------------------------------------ workload */
+
+struct worker {
+	int node;                /* index into node_names, checker node number */
+	uint64_t luid;
+	int group;               /* peers the handle knows: slots [0, group) */
+	pthread_t th;
+	atomic_bool stop;
+	atomic_uint cycles;
+	int setup_rc;
+	char setup_err[DMLOG_ERRMSG_SIZE];
+};
+
+static struct worker W[NWORKERS];
+
+/* One request of worker w, recorded in the checker. Returns the request's status. */
+static int wop(struct dmlog *h, struct worker *w, int log, enum checker_kind k,
+	       const uint64_t *r, size_t n, bool in_sync)
+{
+	struct dmlog_log_ref ref = {.uuid = uuids[log], .luid = w->luid, .version = 3};
+	size_t t = checker_begin(chk, w->node, log, k, r, n, in_sync, REQ_TIMEOUT_MS);
+	bool v = false;
+	int rc = -EINVAL;
+
+	switch (k) {
+	case CHECKER_MARK:
+		rc = dmlog_mark_region(h, &ref, r, n);
+		break;
+	case CHECKER_FLUSH:
+		rc = dmlog_flush(h, &ref, r, n);
+		break;
+	case CHECKER_CLEAR:
+		rc = dmlog_clear_region(h, &ref, r, n);
+		break;
+	case CHECKER_SET_SYNC:
+		rc = dmlog_set_region_sync(h, &ref, r[0], in_sync);
+		break;
+	case CHECKER_IS_CLEAN:
+		rc = dmlog_is_clean(h, &ref, r[0], &v);
+		break;
+	case CHECKER_IN_SYNC:
+		rc = dmlog_in_sync(h, &ref, r[0], &v);
+		break;
+	}
+	checker_end(chk, t, rc, v, rc ? dmlog_errmsg(h) : NULL);
+	return rc;
+}
+
+/* One cycle of worker w on log (see the file comment). Region plan per node and log:
+ *   0..7            shared by every node, marked and cleared each cycle;
+ *   100 + 64n + k   own, k < 24; k < 4 is marked and never cleared again;
+ *   300 + 64n + k   own, integrated marks (FLUSH carrying them), k < 3 never cleared;
+ *   600 + 64n + k   own, set out of sync; k < 4 never set in sync again. */
+static void cycle(struct dmlog *h, struct worker *w, unsigned c)
+{
+	int log = (int)(c % NLOGS);
+	uint64_t base = (uint64_t)w->node * 64, k = (c / NLOGS) % 24;
+	uint64_t own = 100 + base + k, shared = (c / NLOGS) % 8;
+	uint64_t both[2] = {own, shared};
+
+	wop(h, w, log, CHECKER_MARK, both, 2, false);
+	wop(h, w, log, CHECKER_FLUSH, NULL, 0, false);
+	wop(h, w, log, CHECKER_IS_CLEAN, &shared, 1, false);
+	wop(h, w, log, CHECKER_IS_CLEAN, &own, 1, false);
+	if (c % 4 == 3) {
+		uint64_t j = (c / 4) % 16, integ = 300 + base + j;
+
+		wop(h, w, log, CHECKER_FLUSH, &integ, 1, false);
+		wop(h, w, log, CHECKER_IS_CLEAN, &integ, 1, false);
+		if (j >= 3)
+			wop(h, w, log, CHECKER_CLEAR, &integ, 1, false);
+	}
+	if (c % 5 == 2) {
+		uint64_t j = (c / 5) % 12, unsync = 600 + base + j;
+
+		wop(h, w, log, CHECKER_SET_SYNC, &unsync, 1, false);
+		wop(h, w, log, CHECKER_IN_SYNC, &unsync, 1, false);
+		if (j >= 4) {
+			wop(h, w, log, CHECKER_SET_SYNC, &unsync, 1, true);
+			wop(h, w, log, CHECKER_IN_SYNC, &unsync, 1, false);
+		}
+	}
+	wop(h, w, log, CHECKER_CLEAR, k < 4 ? &shared : both, k < 4 ? 1 : 2, false);
+	wop(h, w, log, CHECKER_FLUSH, NULL, 0, false);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char who[32], addr[8][32], dev[128];
+	struct dmlog *h;
+
+	snprintf(who, sizeof(who), "node-%s", node_names[w->node]);
+	h = handle_as(who, -1, w->group, REQ_TIMEOUT_MS, addr);
+	for (int log = 0; log < NLOGS && w->setup_rc == 0; log++) {
+		struct dmlog_log_ref ref = {.uuid = uuids[log], .luid = w->luid, .version = 3};
+
+		w->setup_rc = dmlog_ctr(h, &ref, ARGS, false, dev, sizeof(dev));
+		if (w->setup_rc == 0)
+			w->setup_rc = dmlog_resume(h, &ref);
+		if (w->setup_rc)
+			snprintf(w->setup_err, sizeof(w->setup_err), "%s", dmlog_errmsg(h));
+	}
+	for (unsigned c = 0; w->setup_rc == 0 && !atomic_load(&w->stop); c++) {
+		cycle(h, w, c);
+		atomic_store(&w->cycles, c + 1);
+	}
+	dmlog_free(h);
+	return NULL;
+}
+
+static void checker_start(void)
+{
+	struct checker_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.n_nodes = NWORKERS;
+	o.node_names = node_names;
+	o.n_logs = NLOGS;
+	o.log_uuids = uuids;
+	o.ctr_args = ARGS;
+	o.region_count = REGIONS;
+	o.fresh_clean = true;
+	chk = checker_new(&o);
+	ck_assert_ptr_nonnull(chk);
+}
+
+static void workers_start(int group)
+{
+	for (int i = 0; i < NWORKERS; i++) {
+		memset(&W[i], 0, sizeof(W[i]));
+		W[i].node = i;
+		W[i].luid = UINT64_C(0xffff888000100000) + (uint64_t)i * 0x1000;
+		W[i].group = group;
+		ck_assert_int_eq(pthread_create(&W[i].th, NULL, worker_main, &W[i]), 0);
+	}
+}
+
+/* Waits until every worker has done `cycles` more cycles (within timeout_ms). */
+static void workers_progress(unsigned cycles, int timeout_ms)
+{
+	unsigned start[NWORKERS];
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	bool done = false;
+
+	for (int i = 0; i < NWORKERS; i++)
+		start[i] = atomic_load(&W[i].cycles);
+	while (!done && now_ms() < deadline) {
+		done = true;
+		for (int i = 0; i < NWORKERS; i++) {
+			ck_assert_msg(W[i].setup_rc == 0, "worker %d: %s", i, W[i].setup_err);
+			done = done && atomic_load(&W[i].cycles) >= start[i] + cycles;
+		}
+		if (!done)
+			usleep(10 * 1000);
+	}
+	ck_assert_msg(done, "the workers made no progress for %d ms", timeout_ms);
+}
+
+static void workers_stop(void)
+{
+	for (int i = 0; i < NWORKERS; i++)
+		atomic_store(&W[i].stop, true);
+	for (int i = 0; i < NWORKERS; i++)
+		pthread_join(W[i].th, NULL);
+}
+
+/* No peer (nor the bridge) reported a sanitizer error in its log (ASan builds). */
+static void assert_logs_clean(void)
+{
+	static const char *const bad[] = {"AddressSanitizer", "LeakSanitizer", "runtime error:"};
+	struct dmlogd b;
+
+	memset(&b, 0, sizeof(b));
+	snprintf(b.logfile, sizeof(b.logfile), "%s", bridge_log);
+	for (size_t k = 0; k < 3; k++) {
+		for (int i = 0; i < MAXP; i++)
+			ck_assert_msg(!P[i].d.logfile[0] || dmlogd_log_count(&P[i].d, bad[k]) == 0,
+				      "%s in %s", bad[k], P[i].d.logfile);
+		ck_assert_msg(!b.logfile[0] || dmlogd_log_count(&b, bad[k]) == 0, "%s in %s",
+			      bad[k], b.logfile);
+	}
+}
+
+/* Runs the checker against peers [0, group); its result, the report in report. */
+static int run_checker(int group, char *report, size_t len)
+{
+	char ca[400], ncert[400], nkey[400], acert[400], akey[400], addr[MAXP][32];
+	struct checker_servers s;
+
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < group; i++) {
+		address_of(i, addr[i], sizeof(addr[i]));
+		s.servers[i] = addr[i];
+	}
+	cert_path(ca, sizeof(ca), "ca", "crt");
+	cert_path(ncert, sizeof(ncert), "node-node4", "crt");
+	cert_path(nkey, sizeof(nkey), "node-node4", "key");
+	cert_path(acert, sizeof(acert), "admin-admin", "crt");
+	cert_path(akey, sizeof(akey), "admin-admin", "key");
+	s.ca_file = ca;
+	s.node_cert = ncert;
+	s.node_key = nkey;
+	s.admin_cert = acert;
+	s.admin_key = akey;
+	s.luid = CHECKER_LUID;
+	return checker_verify(chk, &s, report, len);
+}
+
+/* Runs the checker against peers [0, group) and asserts it passes. */
+static void verify(int group)
+{
+	char report[8192];
+	int rc;
+
+	assert_logs_clean();
+	rc = run_checker(group, report, sizeof(report));
+	fprintf(stderr, "%s", report);
+	ck_assert_msg(rc == 0, "checker: %d\n%s", rc, report);
+}
+
+static void assert_no_client_errors(void)
+{
+	char rep[4096];
+
+	checker_error_report(chk, rep, sizeof(rep), 10);
+	ck_assert_msg(checker_errors(chk) == 0, "%zu of %zu requests ended with an error:\n%s",
+		      checker_errors(chk), checker_count(chk), rep);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------------ the proxy itself */
+
+struct echo {
+	int lfd, port;
+	pthread_t th;
+	atomic_bool stop;
+};
+
+/* Echoes every connection (at most 16 at once) until stopped. */
+static void *echo_main(void *arg)
+{
+	struct echo *e = arg;
+	struct pollfd pfd[17];
+	int n = 1;
+
+	pfd[0] = (struct pollfd){.fd = e->lfd, .events = POLLIN};
+	while (!atomic_load(&e->stop)) {
+		if (poll(pfd, (nfds_t)n, 50) <= 0)
+			continue;
+		if ((pfd[0].revents & POLLIN) && n < 17) {
+			int fd = accept(e->lfd, NULL, NULL);
+
+			if (fd >= 0)
+				pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+		}
+		for (int i = 1; i < n; i++) {
+			char buf[4096];
+			ssize_t r;
+
+			if (!pfd[i].revents)
+				continue;
+			r = recv(pfd[i].fd, buf, sizeof(buf), 0);
+			if (r > 0 && send(pfd[i].fd, buf, (size_t)r, MSG_NOSIGNAL) == r)
+				continue;
+			close(pfd[i].fd);
+			pfd[i--] = pfd[--n];
+		}
+	}
+	for (int i = 1; i < n; i++)
+		close(pfd[i].fd);
+	return NULL;
+}
+
+static void echo_start(struct echo *e)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+
+	e->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(e->lfd, 0);
+	ck_assert_int_eq(bind(e->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(e->lfd, 16), 0);
+	ck_assert_int_eq(getsockname(e->lfd, (struct sockaddr *)&sa, &len), 0);
+	e->port = ntohs(sa.sin_port);
+	atomic_store(&e->stop, false);
+	ck_assert_int_eq(pthread_create(&e->th, NULL, echo_main, e), 0);
+}
+
+static void echo_stop(struct echo *e)
+{
+	atomic_store(&e->stop, true);
+	pthread_join(e->th, NULL);
+	close(e->lfd);
+}
+
+static int tcp_connect(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Reads what arrives within timeout_ms (until `want` bytes); returns the count, -1 on a reset
+ * or end of stream before anything came. */
+static int recv_within(int fd, char *buf, size_t want, int timeout_ms)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	size_t got = 0;
+
+	while (got < want && now_ms() < deadline) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+
+		if (poll(&p, 1, (int)(deadline - now_ms())) <= 0)
+			break;
+		r = recv(fd, buf + got, want - got, 0);
+		if (r <= 0)
+			return got ? (int)got : -1;
+		got += (size_t)r;
+	}
+	return (int)got;
+}
+
+static void proxy_self_test(bool child)
+{
+	struct echo e;
+	struct tcp_proxy_route r = {0, 0};
+	struct tcp_proxy_options o;
+	struct tcp_proxy_stats st;
+	char err[256], buf[64];
+	uint64_t t;
+	int fd, port;
+
+	echo_start(&e);
+	r.target_port = e.port;
+	memset(&o, 0, sizeof(o));
+	o.routes = &r;
+	o.n_routes = 1;
+	o.child_process = child;
+	proxy = tcp_proxy_new(&o, err);
+	ck_assert_msg(proxy != NULL, "%s", err);
+	ck_assert_int_eq(tcp_proxy_pid(proxy) > 0, child);
+	port = tcp_proxy_port(proxy, 0);
+	ck_assert_int_gt(port, 0);
+	ck_assert_int_eq(tcp_proxy_set(proxy, 1, TCP_PROXY_UP, TCP_PROXY_PASS, 0), -EINVAL);
+
+	/* pass */
+	fd = tcp_connect(port);
+	ck_assert_int_eq(send(fd, "hello", 5, 0), 5);
+	ck_assert_int_eq(recv_within(fd, buf, 5, 2000), 5);
+	ck_assert_mem_eq(buf, "hello", 5);
+
+	/* delay: a round trip takes at least the delay */
+	ck_assert_int_eq(tcp_proxy_set(proxy, 0, TCP_PROXY_UP, TCP_PROXY_DELAY, 250), 0);
+	t = now_ms();
+	ck_assert_int_eq(send(fd, "d", 1, 0), 1);
+	ck_assert_int_eq(recv_within(fd, buf, 1, 3000), 1);
+	ck_assert_uint_ge(now_ms() - t, 240);
+
+	/* drop: the byte is gone for good */
+	ck_assert_int_eq(tcp_proxy_set(proxy, 0, TCP_PROXY_UP, TCP_PROXY_DROP, 0), 0);
+	ck_assert_int_eq(send(fd, "x", 1, 0), 1);
+	ck_assert_int_eq(recv_within(fd, buf, 1, 300), 0);
+	ck_assert_int_eq(tcp_proxy_set(proxy, 0, TCP_PROXY_UP, TCP_PROXY_PASS, 0), 0);
+	ck_assert_int_eq(send(fd, "y", 1, 0), 1);
+	ck_assert_int_eq(recv_within(fd, buf, 1, 2000), 1);
+	ck_assert_int_eq(buf[0], 'y');
+
+	/* blackhole on the way back: held, then delivered when it passes again */
+	ck_assert_int_eq(tcp_proxy_set(proxy, 0, TCP_PROXY_DOWN, TCP_PROXY_BLACKHOLE, 0), 0);
+	ck_assert_int_eq(send(fd, "z", 1, 0), 1);
+	ck_assert_int_eq(recv_within(fd, buf, 1, 300), 0);
+	ck_assert_int_eq(tcp_proxy_set(proxy, TCP_PROXY_ALL, TCP_PROXY_BOTH, TCP_PROXY_PASS, 0), 0);
+	ck_assert_int_eq(recv_within(fd, buf, 1, 2000), 1);
+	ck_assert_int_eq(buf[0], 'z');
+
+	/* cut: the open connection is reset */
+	ck_assert_int_eq(tcp_proxy_cut(proxy, 0), 0);
+	ck_assert_int_eq(recv_within(fd, buf, 1, 2000), -1);
+	close(fd);
+
+	/* refuse: a new connection is reset at once; off again, it works */
+	ck_assert_int_eq(tcp_proxy_refuse(proxy, 0, true), 0);
+	fd = tcp_connect(port);
+	ck_assert_int_eq(recv_within(fd, buf, 1, 2000), -1);
+	close(fd);
+	ck_assert_int_eq(tcp_proxy_refuse(proxy, 0, false), 0);
+	fd = tcp_connect(port);
+	ck_assert_int_eq(send(fd, "again", 5, 0), 5);
+	ck_assert_int_eq(recv_within(fd, buf, 5, 2000), 5);
+	close(fd);
+
+	ck_assert_int_eq(tcp_proxy_stats(proxy, 0, &st), 0);
+	ck_assert_uint_eq(st.accepted, 3);
+	ck_assert_uint_ge(st.reset, 2);
+	ck_assert_uint_eq(st.dropped[0], 1);
+	ck_assert_uint_eq(st.bytes[0], 5 + 1 + 1 + 1 + 5);
+	tcp_proxy_free(proxy);
+	proxy = NULL;
+	echo_stop(&e);
+}
+
+START_TEST(proxy_delays_drops_holds_cuts_and_refuses)
+{
+	proxy_self_test(false);
+	proxy_self_test(true);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ the checker itself */
+
+/* A history that disagrees with a standalone dmlogd in five ways: the checker names each. */
+START_TEST(checker_catches_lost_marks_wrong_answers_phantoms_and_hangs)
+{
+	struct worker w = {.node = 0, .luid = UINT64_C(0xffff888000cc0000)};
+	struct dmlog_log_ref ref = {.uuid = uuids[0], .luid = w.luid, .version = 3};
+	uint64_t r10 = 10, r11 = 11, r12 = 12, r13 = 13;
+	char addr[8][32], dev[128], report[8192];
+	struct dmlog *h;
+	size_t t;
+
+	peer_start(0, 1, NULL);
+	checker_start();
+	h = handle_as("node-node1", 0, 1, 5000, addr);
+	ck_assert_int_eq(dmlog_ctr(h, &ref, ARGS, false, dev, sizeof(dev)), 0);
+	ck_assert_int_eq(dmlog_resume(h, &ref), 0);
+	/* agreed: a real mark on 10 */
+	ck_assert_int_eq(wop(h, &w, 0, CHECKER_MARK, &r10, 1, false), 0);
+	/* 1: a read said clean after that mark */
+	t = checker_begin(chk, 0, 0, CHECKER_IS_CLEAN, &r10, 1, false, 5000);
+	checker_end(chk, t, 0, true, NULL);
+	/* 2: a mark acknowledged that the server does not hold */
+	t = checker_begin(chk, 0, 0, CHECKER_MARK, &r11, 1, false, 5000);
+	checker_end(chk, t, 0, false, NULL);
+	/* 3: out of sync acknowledged, yet in sync */
+	t = checker_begin(chk, 0, 0, CHECKER_SET_SYNC, &r12, 1, false, 5000);
+	checker_end(chk, t, 0, false, NULL);
+	/* 4: a dirty region no request recorded */
+	ck_assert_int_eq(dmlog_mark_region(h, &ref, &r13, 1), 0);
+	/* 5: a request that never ended */
+	checker_begin(chk, 0, 0, CHECKER_FLUSH, NULL, 0, false, 5000);
+	dmlog_free(h);
+	ck_assert_int_eq(run_checker(1, report, sizeof(report)), 5);
+	ck_assert_msg(strstr(report, "answered true during the run: node1 IS_CLEAN log0 [10]") &&
+		      strstr(report, "lost mark: log0 region 11") &&
+		      strstr(report, "lost out-of-sync: log0 region 12") &&
+		      strstr(report, "phantom: the leader holds 1 dirty regions of log0") &&
+		      strstr(report, "never finished: node1 FLUSH log0 []"), "%s", report);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ kill -9 under load */
+
+START_TEST(leader_kill9_under_load_twenty_times)
+{
+	double fo[KILLS], sorted[KILLS];
+	int leader;
+
+	for (int i = 0; i < 3; i++)
+		peer_start(i, 3, NULL);
+	leader = agreed_leader(7, 15000);
+	ck_assert_int_ge(leader, 0);
+	checker_start();
+	workers_start(3);
+	workers_progress(3, 20000);
+	for (int k = 0; k < KILLS; k++) {
+		uint64_t t_kill, ack = 0, deadline;
+
+		leader = agreed_leader(7, 15000);
+		ck_assert_msg(leader >= 0, "round %d: no leader all three agree on", k);
+		workers_progress(1, 20000); /* load on the leader about to die */
+		t_kill = checker_now_us();
+		dmlogd_stop(&P[leader].d, SIGKILL);
+		deadline = now_ms() + 15000;
+		while (!(ack = checker_first_write_ack(chk, t_kill)) && now_ms() < deadline)
+			usleep(2000);
+		ck_assert_msg(ack != 0, "round %d: no write acknowledged within 15 s of the kill", k);
+		fo[k] = (double)(ack - t_kill) / 1000.0;
+		peer_start(leader, 3, NULL);
+	}
+	ck_assert_int_ge(agreed_leader(7, 15000), 0);
+	workers_progress(2, 20000);
+	workers_stop();
+	memcpy(sorted, fo, sizeof(fo));
+	qsort(sorted, KILLS, sizeof(double), cmp_double);
+	fprintf(stderr, "leader kill -9 x%d under load: failover (kill -> next acknowledged write "
+		"sent after the kill) median %.0f ms, max %.0f ms; every round:", KILLS,
+		(sorted[KILLS / 2 - 1] + sorted[KILLS / 2]) / 2, sorted[KILLS - 1]);
+	for (int k = 0; k < KILLS; k++)
+		fprintf(stderr, " %.0f", fo[k]);
+	fprintf(stderr, "\nrequests: %zu, acknowledged %zu, errors %zu\n", checker_count(chk),
+		checker_acked(chk), checker_errors(chk));
+	verify(3);
+	assert_no_client_errors();
+	assert_converged(7, 20000);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ partitions */
+
+/* Cuts peer `who` off from the two others (both routes each way), or heals everything. */
+static void isolate(int who, bool on)
+{
+	if (!on) {
+		ck_assert_int_eq(tcp_proxy_set(proxy, TCP_PROXY_ALL, TCP_PROXY_BOTH, TCP_PROXY_PASS, 0),
+				 0);
+		return;
+	}
+	for (int j = 0; j < 3; j++) {
+		if (j == who)
+			continue;
+		ck_assert_int_eq(tcp_proxy_set(proxy, route_of(who, j), TCP_PROXY_BOTH,
+					       TCP_PROXY_BLACKHOLE, 0), 0);
+		ck_assert_int_eq(tcp_proxy_set(proxy, route_of(j, who), TCP_PROXY_BOTH,
+					       TCP_PROXY_BLACKHOLE, 0), 0);
+	}
+}
+
+/* A node connection straight to one peer, with an instance of log 0 made while it led. */
+struct probe {
+	struct rawconn c;
+	uint64_t id;
+	uint64_t mark_id;        /* a MARK sent to the cut-off peer, which must never be done */
+};
+
+static void probe_open(struct probe *p, int slot)
+{
+	char ca[400], cert[400], key[400];
+	struct op o;
+	Dmlog__ServerMessage *r;
+
+	cert_path(ca, sizeof(ca), "ca", "crt");
+	cert_path(cert, sizeof(cert), "node-node5", "crt");
+	cert_path(key, sizeof(key), "node-node5", "key");
+	ck_assert_int_eq(rawconn_open(&p->c, P[slot].d.port, ca, cert, key), 0);
+	ck_assert_int_eq(rawconn_hello(&p->c, 5555), 0);
+	p->id = 100;
+	p->mark_id = 0;
+	memset(&o, 0, sizeof(o));
+	o.kind = DMLOG__CLIENT_MESSAGE__BODY_CTR;
+	o.uuid = uuids[0];
+	o.luid = PROBE_LUID;
+	o.args = ARGS;
+	r = op_call(&p->c, p->id++, &o);
+	ck_assert_msg(r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_CTR, "probe CTR");
+	dmlog__server_message__free_unpacked(r, NULL);
+	o.kind = DMLOG__CLIENT_MESSAGE__BODY_RESUME;
+	r = op_call(&p->c, p->id++, &o);
+	ck_assert_msg(r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_DONE, "probe RESUME");
+	dmlog__server_message__free_unpacked(r, NULL);
+}
+
+/* Sends op and collects what comes back within wait_ms: the reply's body case, or 0 when
+ * nothing came. Asserts the reply is none of the `never` cases. */
+static int probe_expect_no(struct probe *p, struct op *o, int wait_ms, int never)
+{
+	uint64_t id = p->id++, deadline = now_ms() + (uint64_t)wait_ms;
+	int got = 0;
+
+	ck_assert_int_eq(op_send(&p->c, id, o), 0);
+	while (!got && now_ms() < deadline) {
+		Dmlog__ServerMessage *r = rawconn_recv(&p->c, (int)(deadline - now_ms()));
+
+		if (!r)
+			break;
+		ck_assert_msg(!(p->mark_id && r->id == p->mark_id &&
+				r->body_case == DMLOG__SERVER_MESSAGE__BODY_DONE),
+			      "the cut-off peer acknowledged MARK %llu",
+			      (unsigned long long)p->mark_id);
+		if (r->id == id) {
+			got = (int)r->body_case;
+			ck_assert_msg(got != never, "the cut-off peer answered request %llu with %d "
+				      "(%s)", (unsigned long long)id, got,
+				      got == DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT
+					      ? (r->bool_result->value ? "true" : "false") : "done");
+		}
+		dmlog__server_message__free_unpacked(r, NULL);
+	}
+	return got;
+}
+
+START_TEST(isolated_leader_stops_and_the_majority_goes_on)
+{
+	struct probe p;
+	struct op o;
+	struct status st;
+	int leader, next, rc;
+	unsigned others;
+	uint64_t t_elect, ack = 0, deadline, t_part;
+	size_t during;
+
+	proxy_start(true);
+	for (int i = 0; i < 3; i++)
+		peer_start(i, 3, NULL);
+	leader = agreed_leader(7, 15000);
+	ck_assert_int_ge(leader, 0);
+	others = 7u & ~(1u << leader);
+	checker_start();
+	workers_start(3);
+	workers_progress(3, 20000);
+	probe_open(&p, leader);
+
+	isolate(leader, true);
+	t_part = checker_now_us();
+	next = agreed_leader(others, 15000);
+	ck_assert_msg(next >= 0 && next != leader, "the majority elected no leader");
+	t_elect = checker_now_us();
+	fprintf(stderr, "partition: the majority has leader dmlogd%d %.0f ms after the cut\n",
+		next + 1, (double)(t_elect - t_part) / 1000.0);
+	deadline = now_ms() + 15000;
+	while (!(ack = checker_first_write_ack(chk, t_elect)) && now_ms() < deadline)
+		usleep(5000);
+	ck_assert_msg(ack != 0, "the majority acknowledged no write within 15 s of its election");
+	during = checker_acked(chk);
+
+	/* The cut-off peer: a write gets no acknowledgement, a read no answer from its state. */
+	memset(&o, 0, sizeof(o));
+	o.kind = DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION;
+	o.uuid = uuids[0];
+	o.luid = PROBE_LUID;
+	o.n = 1;
+	o.regions[0] = 1000;
+	p.mark_id = p.id;
+	rc = probe_expect_no(&p, &o, 2500, DMLOG__SERVER_MESSAGE__BODY_DONE);
+	fprintf(stderr, "partition: a MARK sent to the cut-off peer got %s\n",
+		rc == 0 ? "no answer" : rc == DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER ? "NotLeader"
+									     : "an error");
+	o.kind = DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN;
+	o.region = 1000;
+	probe_expect_no(&p, &o, 2500, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
+	o.kind = DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC;
+	probe_expect_no(&p, &o, 1000, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
+	st = status_of(leader);
+	ck_assert_msg(st.ok && !(strcmp(st.role, "leader") == 0 && st.healthy),
+		      "the cut-off peer still says it leads (%s)", st.role);
+
+	/* The majority goes on meanwhile. */
+	workers_progress(3, 20000);
+	ck_assert_uint_gt(checker_acked(chk), during);
+
+	/* Heal: the old leader follows, catches up, and every peer holds one state. */
+	isolate(leader, false);
+	ck_assert_int_ge(agreed_leader(7, 15000), 0);
+	workers_progress(3, 20000);
+	/* Its connection stayed up: whatever comes now, the MARK is not acknowledged. */
+	o.kind = DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN;
+	probe_expect_no(&p, &o, 1000, DMLOG__SERVER_MESSAGE__BODY_DONE);
+	rawconn_close(&p.c);
+	workers_stop();
+	assert_converged(7, 20000);
+	fprintf(stderr, "requests: %zu, acknowledged %zu, errors %zu\n", checker_count(chk),
+		checker_acked(chk), checker_errors(chk));
+	verify(3);
+	assert_no_client_errors();
+}
+END_TEST
+
+/* ------------------------------------------------------------------ bridge on the minority */
+
+static void bridge_start(int first)
+{
+	char arg[400];
+	FILE *f;
+	int order[3] = {first, (first + 1) % 3, (first + 2) % 3};
+
+	snprintf(sock_path, sizeof(sock_path), "%s/kernel.sock", dir);
+	snprintf(ready_path, sizeof(ready_path), "%s/bridge.ready", dir);
+	snprintf(ini_path, sizeof(ini_path), "%s/dmlog-bridge.ini", dir);
+	snprintf(bridge_log, sizeof(bridge_log), "%s/bridge.log", dir);
+	f = fopen(ini_path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+		"[dmlog-bridge]\n"
+		"servers = 127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d\n"
+		"ca_file = %s/ca.crt\n"
+		"cert_file = %s/node-node1.crt\n"
+		"key_file = %s/node-node1.key\n"
+		"transport = dgram:%s\n"
+		"no_server_policy = wait\n"
+		"connect_timeout = 1s\n"
+		"reconnect_min = 50ms\n"
+		"reconnect_max = 250ms\n"
+		"keepalive = 500ms\n"
+		"log_level = info\n",
+		P[order[0]].d.port, P[order[1]].d.port, P[order[2]].d.port, certs, certs, certs,
+		sock_path);
+	fclose(f);
+	snprintf(arg, sizeof(arg), "--ready-file=%s", ready_path);
+	bridge_pid = fork();
+	ck_assert_int_ge(bridge_pid, 0);
+	if (bridge_pid == 0) {
+		int fd = open(bridge_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		unsetenv("NOTIFY_SOCKET");
+		execl(DMLOG_BRIDGE_PATH, DMLOG_BRIDGE_PATH, "--config", ini_path, arg, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && access(ready_path, F_OK) != 0; i++) {
+		ck_assert_msg(waitpid(bridge_pid, NULL, WNOHANG) == 0, "dmlog-bridge exited (see %s)",
+			      bridge_log);
+		usleep(50 * 1000);
+	}
+	ck_assert_msg(access(ready_path, F_OK) == 0, "dmlog-bridge not ready (see %s)", bridge_log);
+}
+
+static void bridge_stop(void)
+{
+	if (bridge_pid <= 0)
+		return;
+	kill(bridge_pid, SIGKILL);
+	waitpid(bridge_pid, NULL, 0);
+	bridge_pid = 0;
+}
+
+struct kop {
+	enum checker_kind kind;
+	uint32_t type;
+	uint64_t regions[2];
+	size_t n;
+};
+
+/* One request through the fake kernel, recorded for node1 on log 0. Asserts the kernel saw no
+ * error; returns how long it took, in ms. */
+static double kcall(struct fake_kernel *fk, const struct kop *k)
+{
+	struct fake_kernel_req req = {k->type, uuids[0], W[0].luid, 3, k->regions,
+				      k->n * sizeof(uint64_t)};
+	struct fake_kernel_reply r;
+	uint64_t t0 = checker_now_us();
+	size_t h = checker_begin(chk, 0, 0, k->kind, k->regions, k->n, false, 60000);
+	int64_t v = 0;
+	int rc = fake_kernel_call(fk, &req, &r);
+
+	if (rc == 0 && (k->kind == CHECKER_IS_CLEAN || k->kind == CHECKER_IN_SYNC) &&
+	    r.data_size == 8)
+		memcpy(&v, fake_kernel_data(&r), 8);
+	checker_end(chk, h, rc, v != 0, rc ? "the fake kernel's result" : NULL);
+	ck_assert_msg(rc == 0, "the kernel saw %d (%s) for request type %u (see %s)", rc,
+		      strerror(-rc), k->type, bridge_log);
+	return (double)(checker_now_us() - t0) / 1000.0;
+}
+
+struct cutter {
+	int who;
+	unsigned delay_ms;
+	_Atomic uint64_t t_part;
+};
+
+static void *cutter_main(void *arg)
+{
+	struct cutter *c = arg;
+
+	usleep(c->delay_ms * 1000u);
+	atomic_store(&c->t_part, checker_now_us());
+	for (int j = 0; j < 3; j++) {
+		if (j == c->who)
+			continue;
+		tcp_proxy_set(proxy, route_of(c->who, j), TCP_PROXY_BOTH, TCP_PROXY_BLACKHOLE, 0);
+		tcp_proxy_set(proxy, route_of(j, c->who), TCP_PROXY_BOTH, TCP_PROXY_BLACKHOLE, 0);
+	}
+	return NULL;
+}
+
+START_TEST(bridge_on_the_minority_peer_is_redirected)
+{
+	struct fake_kernel_options fo = {0};
+	struct fake_kernel *fk;
+	struct fake_kernel_counts fc;
+	struct cutter cut;
+	pthread_t th;
+	char err[256];
+	int leader, next;
+	unsigned n_after = 0;
+	double worst = 0;
+	uint64_t t_end, hard_end;
+
+	proxy_start(false);
+	for (int i = 0; i < 3; i++)
+		peer_start(i, 3, NULL);
+	leader = agreed_leader(7, 15000);
+	ck_assert_int_ge(leader, 0);
+	checker_start();
+	W[0].luid = UINT64_C(0xffff888000abc000);
+	bridge_start(leader);
+	fo.path = sock_path;
+	fo.resend_ms = 15000;    /* the kernel's own */
+	fo.reconnect_ms = 2000;
+	fo.deadline_ms = 60000;
+	fk = fake_kernel_new(&fo, err);
+	ck_assert_msg(fk != NULL, "%s", err);
+	{
+		struct fake_kernel_req ctr = {DM_ULOG_CTR, uuids[0], W[0].luid, 3, ARGS, strlen(ARGS)};
+		struct fake_kernel_req res = {DM_ULOG_RESUME, uuids[0], W[0].luid, 3, NULL, 0};
+		struct fake_kernel_reply r;
+
+		ck_assert_int_eq(fake_kernel_call(fk, &ctr, &r), 0);
+		ck_assert_int_eq(fake_kernel_call(fk, &res, &r), 0);
+	}
+
+	/* The kernel writes and reads without pause; the leader it talks to is cut off 1 s in. */
+	memset(&cut, 0, sizeof(cut));
+	cut.who = leader;
+	cut.delay_ms = 1000;
+	ck_assert_int_eq(pthread_create(&th, NULL, cutter_main, &cut), 0);
+	/* 5 s past the cut and 10 requests sent after it, within 45 s */
+	t_end = now_ms() + 6000;
+	hard_end = now_ms() + 45000;
+	for (uint64_t i = 0; now_ms() < hard_end && (now_ms() < t_end || n_after < 10); i++) {
+		uint64_t reg = 10 + i % 40, keep = i % 10 == 0;
+		struct kop ops[] = {
+			{CHECKER_IN_SYNC, DM_ULOG_IN_SYNC, {reg, 0}, 1},
+			{CHECKER_MARK, DM_ULOG_MARK_REGION, {reg, 0}, 1},
+			{CHECKER_FLUSH, DM_ULOG_FLUSH, {0, 0}, 0},
+			{CHECKER_IS_CLEAN, DM_ULOG_IS_CLEAN, {reg, 0}, 1},
+			{CHECKER_CLEAR, DM_ULOG_CLEAR_REGION, {reg, 0}, 1},
+			{CHECKER_FLUSH, DM_ULOG_FLUSH, {0, 0}, 0},
+		};
+		size_t nops = keep ? 4 : 6;
+
+		for (size_t k = 0; k < nops; k++) {
+			uint64_t t0 = checker_now_us(), tp = atomic_load(&cut.t_part);
+			double ms = kcall(fk, &ops[k]);
+
+			if (ms > worst)
+				worst = ms;
+			n_after += tp && t0 > tp;
+		}
+	}
+	pthread_join(th, NULL);
+	next = agreed_leader(7u & ~(1u << leader), 10000);
+	ck_assert_msg(next >= 0 && next != leader, "the majority has no leader of its own");
+	fake_kernel_get_counts(fk, &fc);
+	fprintf(stderr, "bridge on the cut-off leader: %u kernel requests after the cut, all "
+		"answered without error; slowest %.0f ms; kernel resends %llu\n", n_after, worst,
+		(unsigned long long)fc.resends);
+	ck_assert_msg(n_after >= 10, "only %u kernel requests were sent after the cut", n_after);
+	/* A failover costs about a second; the kernel's 15 s resend means the bridge dropped a
+	 * request it should have carried to the new leader. */
+	ck_assert_msg(fc.resends == 0 && worst < 10000, "a kernel request waited %.0f ms (%llu "
+		      "resends): the bridge let it go unanswered (see %s)", worst,
+		      (unsigned long long)fc.resends, bridge_log);
+
+	/* Heal, and the log's state holds what the kernel was told. */
+	isolate(leader, false);
+	ck_assert_int_ge(agreed_leader(7, 15000), 0);
+	{
+		struct kop tail = {CHECKER_IS_CLEAN, DM_ULOG_IS_CLEAN, {10, 0}, 1};
+
+		kcall(fk, &tail);
+	}
+	assert_converged(7, 20000);
+	verify(3);
+	fake_kernel_free(fk);
+	bridge_stop();
+	assert_no_client_errors();
+}
+END_TEST
+
+/* An idle node across a failover. The bridge lists the leader first, then F, then G. The
+ * leader is killed while F cannot reach G (its route is a black hole), so G wins the election
+ * and F stays a follower. The bridge's connection falls back to F, the next server of its list,
+ * and only its keepalive pings flow for more than a node lease. The node must still hold its
+ * instance and its marks: the kernel's next requests get no error. */
+START_TEST(idle_bridge_keeps_its_node_across_a_failover)
+{
+	static const char *const lease[] = {"--node-lease=3s", NULL};
+	struct fake_kernel_options fo = {0};
+	struct fake_kernel *fk;
+	char err[256];
+	int leader, f, g;
+
+	proxy_start(false);
+	for (int i = 0; i < 3; i++)
+		peer_start(i, 3, lease);
+	leader = agreed_leader(7, 15000);
+	ck_assert_int_ge(leader, 0);
+	f = (leader + 1) % 3;
+	g = (leader + 2) % 3;
+	checker_start();
+	W[0].luid = UINT64_C(0xffff888000abd000);
+	bridge_start(leader);
+	fo.path = sock_path;
+	fo.resend_ms = 15000;
+	fo.reconnect_ms = 2000;
+	fo.deadline_ms = 60000;
+	fk = fake_kernel_new(&fo, err);
+	ck_assert_msg(fk != NULL, "%s", err);
+	{
+		struct fake_kernel_req ctr = {DM_ULOG_CTR, uuids[0], W[0].luid, 3, ARGS, strlen(ARGS)};
+		struct fake_kernel_req res = {DM_ULOG_RESUME, uuids[0], W[0].luid, 3, NULL, 0};
+		struct kop mark = {CHECKER_MARK, DM_ULOG_MARK_REGION, {5, 0}, 1};
+		struct kop flush = {CHECKER_FLUSH, DM_ULOG_FLUSH, {0, 0}, 0};
+		struct fake_kernel_reply r;
+
+		ck_assert_int_eq(fake_kernel_call(fk, &ctr, &r), 0);
+		ck_assert_int_eq(fake_kernel_call(fk, &res, &r), 0);
+		kcall(fk, &mark);
+		kcall(fk, &flush);
+	}
+	ck_assert_int_eq(tcp_proxy_set(proxy, route_of(f, g), TCP_PROXY_BOTH, TCP_PROXY_BLACKHOLE,
+				       0), 0);
+	dmlogd_stop(&P[leader].d, SIGKILL);
+	ck_assert_int_eq(agreed_leader((1u << f) | (1u << g), 15000), g);
+	ck_assert_int_eq(tcp_proxy_set(proxy, route_of(f, g), TCP_PROXY_BOTH, TCP_PROXY_PASS, 0),
+			 0);
+	usleep(5000 * 1000); /* the node lease and then some: only keepalives flow */
+	{
+		struct kop clean = {CHECKER_IS_CLEAN, DM_ULOG_IS_CLEAN, {5, 0}, 1};
+		struct kop mark = {CHECKER_MARK, DM_ULOG_MARK_REGION, {6, 0}, 1};
+		struct kop flush = {CHECKER_FLUSH, DM_ULOG_FLUSH, {0, 0}, 0};
+
+		kcall(fk, &clean);
+		kcall(fk, &mark);
+		kcall(fk, &flush);
+	}
+	ck_assert_msg(dmlogd_log_count(&P[g].d, "node lease expired") == 0,
+		      "the new leader expired the lease of a node that kept pinging (see %s)",
+		      P[g].d.logfile);
+	verify(3);
+	fake_kernel_free(fk);
+	bridge_stop();
+}
+END_TEST
+
+/* ------------------------------------------------------------------ join */
+
+/* Admin PeerAdd through the leader (following NotLeader). */
+static Dmlog__ServerMessage *peer_add(uint64_t raft_id, int raft_port, const char *name)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__PeerAddRequest a = DMLOG__PEER_ADD_REQUEST__INIT;
+	char address[40];
+	uint64_t deadline = now_ms() + 30000;
+
+	snprintf(address, sizeof(address), "127.0.0.1:%d", raft_port);
+	a.raft_id = raft_id;
+	a.raft_address = address;
+	a.id = (char *)name;
+	m.id = 900;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD;
+	m.admin_peer_add = &a;
+	while (now_ms() < deadline) {
+		int leader = agreed_leader(7, 10000);
+		Dmlog__ServerMessage *r = leader >= 0 ? admin_raw(leader, &m) : NULL;
+
+		if (r && r->body_case != DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER)
+			return r;
+		if (r)
+			dmlog__server_message__free_unpacked(r, NULL);
+		usleep(100 * 1000);
+	}
+	return NULL;
+}
+
+START_TEST(joining_peer_waits_for_peer_add_then_catches_up)
+{
+	static const char *const join[] = {"--join=yes", NULL};
+	struct probe p;
+	struct op o;
+	struct status st;
+	Dmlog__ServerMessage *r;
+	int leader;
+	uint64_t until;
+
+	for (int i = 0; i < 3; i++)
+		peer_start(i, 3, NULL);
+	leader = agreed_leader(7, 15000);
+	ck_assert_int_ge(leader, 0);
+	checker_start();
+	workers_start(3);
+	workers_progress(3, 20000);
+
+	/* dmlogd4, empty state, join = yes: it knows the group but is in no configuration. */
+	peer_start(3, 4, join);
+	until = now_ms() + 2000; /* several election timeouts */
+	while (now_ms() < until) {
+		st = status_of(3);
+		ck_assert_msg(st.ok, "dmlogd4 does not answer");
+		ck_assert_msg(strcmp(st.role, "leader") != 0, "dmlogd4 elected itself");
+		ck_assert_str_eq(st.leader_id, "");
+		usleep(100 * 1000);
+	}
+	ck_assert_int_eq(agreed_leader(7, 5000), leader);
+	{
+		/* A node talking to it hears that it knows no leader. */
+		char ca[400], cert[400], key[400];
+
+		cert_path(ca, sizeof(ca), "ca", "crt");
+		cert_path(cert, sizeof(cert), "node-node5", "crt");
+		cert_path(key, sizeof(key), "node-node5", "key");
+		ck_assert_int_eq(rawconn_open(&p.c, P[3].d.port, ca, cert, key), 0);
+		ck_assert_int_eq(rawconn_hello(&p.c, 5556), 0);
+		memset(&o, 0, sizeof(o));
+		o.kind = DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN;
+		o.uuid = uuids[0];
+		o.luid = PROBE_LUID;
+		r = op_call(&p.c, 7, &o);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER);
+		dmlog__server_message__free_unpacked(r, NULL);
+		rawconn_close(&p.c);
+	}
+
+	r = peer_add(4, P[3].d.raft_port, "dmlogd4");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE, "peer add: %s",
+		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "?");
+	ck_assert_uint_eq(r->admin_peer_change->n_peers, 4);
+	dmlog__server_message__free_unpacked(r, NULL);
+	workers_progress(3, 20000);
+	workers_stop();
+	assert_converged(15, 20000);
+	st = status_of(3);
+	ck_assert(st.ok);
+	ck_assert_str_eq(st.role, "follower");
+	ck_assert_str_ne(st.leader_id, "");
+	ck_assert_uint_eq(st.members, 4);
+	verify(4);
+	assert_no_client_errors();
+}
+END_TEST
+
+/* One case per test, so that CK_RUN_CASE can pick one (proxy, checker, kill9, partition,
+ * bridge, idle, join). */
+static void add_case(Suite *s, const char *name, const TTest *t)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, t);
+	suite_add_tcase(s, tc);
+}
+
+int main(void)
+{
+	Suite *s = suite_create("faults");
+	SRunner *sr;
+	int failed;
+
+	add_case(s, "proxy", proxy_delays_drops_holds_cuts_and_refuses);
+	add_case(s, "checker", checker_catches_lost_marks_wrong_answers_phantoms_and_hangs);
+	add_case(s, "kill9", leader_kill9_under_load_twenty_times);
+	add_case(s, "partition", isolated_leader_stops_and_the_majority_goes_on);
+	add_case(s, "bridge", bridge_on_the_minority_peer_is_redirected);
+	add_case(s, "idle", idle_bridge_keeps_its_node_across_a_failover);
+	add_case(s, "join", joining_peer_waits_for_peer_add_then_catches_up);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
