@@ -15,7 +15,8 @@ want_test=0
 BUILD_PKGS=(gcc make cmake pkg-config libc6-dev linux-libc-dev
             libprotobuf-c-dev protobuf-c-compiler libevent-dev libssl-dev openssl
             libuv1-dev check)
-TEST_PKGS=(valgrind procps)
+# The real-kernel tests (tests/kernel/) boot Debian's kernel under QEMU.
+TEST_PKGS=(valgrind procps qemu-system-x86 busybox-static cpio dmsetup xz-utils iproute2)
 RAFT_PKG=libraft-dev
 RAFT_MIN=0.22
 

@@ -1,0 +1,132 @@
+# guest-unreachable.sh: dmlogd out of reach for longer than the kernel's 15 s request timeout,
+# with the bridge's default policy (keep retrying, let the kernel wait, never answer on
+# dmlogd's behalf).
+#   A. dmlogd killed and kept down 20 s while a writer waits: no write completes, a status
+#      stays blocked, the bridge stays up; dmlogd restarts: the writes and the status complete
+#      (the kernel re-sent its requests with new sequence numbers meanwhile), data on both legs;
+#   B. the node cut off from a running dmlogd for 15 s (loopback down) during writes: dmlogd
+#      drops the silent node after its lease (10 s) with its log instances; once the link is
+#      back the node must get its log back without the kernel having seen any failure: the
+#      writes reach both legs and N/N returns;
+#   C. dmlogd frozen (SIGSTOP: connections open, no answers) for 25 s during the initial resync
+#      of a second mirror, longer than the bridge's request expiry (20 s) and dmlogd's node
+#      lease (10 s): no status that returns claims N/N; after SIGCONT the resync completes,
+#      and N/N is only reported with identical legs.
+. /host/guest-lib.sh
+
+MB=16 RS=1024 RKB=512 NREG=32
+OUTAGE=${OUTAGE:-20}     # A: past the kernel's 15 s request timeout
+CUT=${CUT:-15}           # B: past dmlogd's 10 s node lease
+FREEZE=${FREEZE:-25}     # C: past the bridge's 20 s request expiry and dmlogd's 10 s node lease
+UUID=LVM-dmlogtest-unreachable
+# the bridge logs every kernel request and every error answer: the evidence when this fails
+BRIDGE_LOG_LEVEL=debug
+
+phase start
+start_dmlogd d1 || fatal "dmlogd did not start"
+start_bridge main || fatal "dmlog-bridge did not start"
+make_legs un $MB || fatal "legs"
+dms 60 create un --table "$(core_table $UUID $MB $RS $LEG_A $LEG_B)" || fatal "create the mirror"
+check "initial resync reaches $NREG/$NREG" wait_sync un $NREG 90
+
+phase "A: dmlogd down for ${OUTAGE}s"
+kill_dmlogd
+_t0=$(ts)
+dd if=/dev/urandom of=/tmp/pa bs=64k count=64 2>/dev/null # 4 MiB: regions 8-15
+rm -f /tmp/st-a.rc
+start_writer /dev/mapper/un /tmp/pa 4096 256
+(bounded $((OUTAGE + 90)) /tmp/st-a.out $DMS status un; echo $? >/tmp/st-a.rc) &
+sleep $OUTAGE
+check "no write completed while dmlogd was down" test "$(writer_progress)" = 0
+check "the status issued during the outage is still waiting" test ! -f /tmp/st-a.rc
+check "the bridge is still running" kill -0 $BRIDGE_PID
+check "dmlogd restarts" start_dmlogd d2
+check "the writer completes once dmlogd is back" wait_writer 120
+note "writer finished $(since $_t0)s after the kill"
+_n=300
+while [ ! -f /tmp/st-a.rc ] && [ $_n -gt 0 ]; do sleep 0.1; _n=$((_n - 1)); done
+check "the waiting status returned" test "$(cat /tmp/st-a.rc 2>/dev/null)" = 0
+note "it said: $(cat /tmp/st-a.out)"
+check "leg a holds the data" leg_has un a /tmp/pa 4096
+check "leg b holds the data" leg_has un b /tmp/pa 4096
+check "legs identical after A" legs_compare un $NREG $RKB
+check "$NREG/$NREG after A" wait_sync un $NREG 30
+_to=$(dmesg | grep -c 'Request timed out')
+note "kernel request timeouts (re-sent with a new seq) during A: $_to"
+check "the kernel re-sent at least one request after its 15 s timeout" test "$_to" -ge 1
+
+phase "B: the node cut off from dmlogd for ${CUT}s"
+dd if=/dev/urandom of=/tmp/pb bs=64k count=32 2>/dev/null # 2 MiB: regions 16-19
+start_writer /dev/mapper/un /tmp/pb 8192 256
+_n=600
+while [ "$(writer_progress)" -lt 2 ] && [ ! -f /tmp/writer.rc ] && [ $_n -gt 0 ]; do
+	sleep 0.05
+	_n=$((_n - 1))
+done
+ip link set lo down
+_t0=$(ts)
+note "loopback down after $(writer_progress) of 8 writes"
+sleep $CUT
+check "dmlogd kept running" kill -0 $DMLOGD_PID
+check "the bridge kept running" kill -0 $BRIDGE_PID
+ip link set lo up
+check "the writer completes once the link is back" wait_writer 60
+note "writer finished $(since $_t0)s after the cut"
+check "leg a holds the data" leg_has un a /tmp/pb 8192
+check "leg b holds the data" leg_has un b /tmp/pb 8192
+check "$NREG/$NREG after B" wait_sync un $NREG 30
+check "legs identical after B" legs_compare un $NREG $RKB
+check "remove the first mirror" dms 60 remove un
+
+phase "C: dmlogd frozen for ${FREEZE}s during a resync"
+MB2=16 RS2=512 RKB2=256
+NREG2=$((MB2 * 2048 / RS2))
+UUID2=LVM-dmlogtest-unreachable-resync
+make_legs rs $MB2 || fatal "legs"
+dms 60 create rs --table "$(core_table $UUID2 $MB2 $RS2 $LEG_A $LEG_B)" || fatal "create the second mirror"
+_c=0 _n=600
+while [ $_n -gt 0 ]; do
+	_c=$(in_sync_count rs) || _c=0
+	[ "$_c" -ge $((NREG2 / 8)) ] && break
+	sleep 0.05
+	_n=$((_n - 1))
+done
+kill -STOP $DMLOGD_PID
+_t0=$(ts)
+note "dmlogd frozen at $_c/$NREG2 in sync"
+check "the freeze came in the middle of the resync" test "$_c" -lt $((NREG2 * 3 / 4))
+_claims=0 _answered=0
+while [ "$(since $_t0 | cut -d. -f1)" -lt $FREEZE ]; do
+	if _f=$(sync_field rs 3); then
+		_answered=$((_answered + 1))
+		[ "$_f" = "$NREG2/$NREG2" ] && _claims=$((_claims + 1))
+	fi
+	sleep 1
+done
+note "statuses answered during the freeze: $_answered"
+check "no status claimed $NREG2/$NREG2 during the freeze" test $_claims = 0
+check "the legs still differ (the resync really was interrupted)" sh -c '! cmp -s /tmp/rs-a.img /tmp/rs-b.img'
+check "the bridge is still running" kill -0 $BRIDGE_PID
+kill -CONT $DMLOGD_PID
+_t0=$(ts) _wrong=0
+while :; do
+	_f=$(sync_field rs 10) || _f=
+	if [ "$_f" = "$NREG2/$NREG2" ]; then
+		legs_compare rs $NREG2 $RKB2 >/tmp/rs-cmp || _wrong=1
+		break
+	fi
+	[ "$(since $_t0 | cut -d. -f1)" -ge 60 ] && break
+	sleep 0.2
+done
+note "resync finished at ${_f:-?} $(since $_t0)s after SIGCONT"
+check "the resync completes after the freeze" test "$_f" = "$NREG2/$NREG2"
+check "$NREG2/$NREG2 was reported only with identical legs" test $_wrong = 0
+[ $_wrong = 0 ] || cat /tmp/rs-cmp
+check "remove the second mirror" dms 60 remove rs
+
+phase stop
+kill_bridge TERM
+check "dmlog-bridge stops cleanly on SIGTERM" test $? = 0
+kill_dmlogd TERM
+check "dmlogd stops cleanly on SIGTERM" test $? = 0
+finish
