@@ -18,7 +18,8 @@
 # (4 KiB random read, O_DIRECT, QD1). Each runs BENCH_RUNTIME seconds.
 #
 # Output: /out/fio.txt, lines "R REP TYPE WORKLOAD IOPS KIB_PER_S", and for the userspace types
-# /out/counts-TYPE-WORKLOAD.txt (requests by type, from bench_responder). A type whose daemon
+# /out/counts-TYPE-WORKLOAD.txt (requests by type, from bench_responder); /out/guest-lat.txt, the
+# in-guest round trips of bench_rounds (see the latency phase). A type whose daemon
 # does not start gets lines "F REP TYPE WORKLOAD reason" instead.
 . /host/guest-lib.sh
 
@@ -176,6 +177,32 @@ while [ $rep -le $REPS ]; do
 	done
 	rep=$((rep + 1))
 done
+
+# In-guest round trips without the kernel (when bench_lat is here): the bare TLS echo, libdmlog
+# to the standalone dmlogd, and dmlog-bridge's dgram transport with the fake kernel, in the same
+# emulated CPU as the fio runs, so that the VM's per-request costs can be told apart.
+if [ -x /host/bench_lat ] && [ -x /host/bench_rounds ] && [ -n "$DMLOGD_PID" ]; then
+	phase latency
+	/host/bench_tlsecho certs=$CERTS lifetime=120 >/tmp/echo.port 2>/dev/null &
+	ECHO_PID=$!
+	/host/dmlog-bridge --servers=$DMLOGD_LISTEN --ca-file=$CERTS/ca.crt \
+		--cert-file=$CERTS/node-node3.crt --key-file=$CERTS/node-node3.key \
+		--transport=dgram:/tmp/lat.sock --ready-file=/tmp/lat.ready --log-level=notice \
+		>>/tmp/bridge-bench.log 2>&1 &
+	LATB_PID=$!
+	_n=100
+	while [ $_n -gt 0 ] && { [ ! -f /tmp/lat.ready ] || [ ! -s /tmp/echo.port ]; }; do
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	bounded 120 /out/guest-lat.txt /host/bench_rounds -n 3 -r ${BENCH_LAT_PER:-100} -w 10 -b 90 -s 60 \
+		"tls=/host/bench_lat tls port=$(awk '{print $2}' /tmp/echo.port) certs=$CERTS node=node2" \
+		"direct=/host/bench_lat dmlog servers=$DMLOGD_LISTEN certs=$CERTS node=node2 uuid=LVM-bench-glat" \
+		"bridge=/host/bench_lat bridge path=/tmp/lat.sock uuid=LVM-bench-glat-bridge" ||
+		note "in-guest latency rounds failed: $(tail -n 3 /out/guest-lat.txt)"
+	kill -TERM $LATB_PID $ECHO_PID 2>/dev/null
+	wait $LATB_PID $ECHO_PID 2>/dev/null
+fi
 
 phase done
 for p in $GROUP_PIDS; do kill -TERM $p 2>/dev/null; done

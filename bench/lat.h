@@ -4,7 +4,8 @@
 #ifndef DMLOG_BENCH_LAT_H
 #define DMLOG_BENCH_LAT_H
 
-/* fsync dir=DIR: one 4 KiB pwrite + fdatasync into DIR/bench-fsync-probe per sample. */
+/* fsync dir=DIR [peers=3]: one 4 KiB pwrite + fdatasync per sample into a file in DIR; with
+ * peers=3, three at once in three threads (series fsync3_2nd and fsync3_all). */
 int lat_fsync_main(int argc, char **argv);
 
 /* dmlog servers=H:P[,H:P...] certs=DIR node=NAME uuid=UUID [luid=N] [regions=N]: through
@@ -23,6 +24,12 @@ int lat_bridge_main(int argc, char **argv);
 /* tls port=P certs=DIR [req=BYTES] [rep=BYTES]: series tls_echo, one frame to bench_tlsecho
  * and its answer, by default the sizes of an IN_SYNC request and its reply. */
 int lat_tls_main(int argc, char **argv);
+
+/* raw port=P certs=DIR [node=NAME] [uuid=UUID]: series raw_insync, IN_SYNC to dmlogd over a
+ * bare blocking TLS client (hand-packed protobuf, as lat_tls's echo client), so that the
+ * difference to tls_echo is dmlogd's own work and the difference to libdmlog's insync is the
+ * library's. */
+int lat_raw_main(int argc, char **argv);
 
 /* etcd port=P: series etcd_put, one HTTP/1.1 keep-alive POST /v3/kv/put to etcd's gRPC
  * gateway on 127.0.0.1:P. */

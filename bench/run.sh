@@ -23,7 +23,7 @@
 # Usage: bench/run.sh [options]
 #   --build DIR    build directory (default: <repo>/build-bench)
 #   --out DIR      keep raw samples, logs, perf and VM output here (default: a new /tmp dir)
-#   --rounds N     latency rounds (default 15)       --per N   samples per round (default 200)
+#   --rounds N     latency rounds (default 20)       --per N   samples per round (default 200)
 #   --tput-seconds N  length of each throughput run (default 8)
 #   --vm-reps N    VM repetitions (default 2)        --vm-runtime S  fio seconds (default 3)
 #   --no-vm        skip the VM part                  --no-install   never call apt-get
@@ -33,9 +33,10 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-BUILD=$ROOT/build-bench OUT='' ROUNDS=15 PER=200 TPUT_S=8 VM_REPS=2 VM_RT=3
+BUILD=$ROOT/build-bench OUT='' ROUNDS=20 PER=200 TPUT_S=8 VM_REPS=2 VM_RT=3
 DO_VM=1 DO_INSTALL=1 PROFILE=0
 LIMIT=840            # seconds for the whole run (14 minutes)
+ARGS="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) BUILD=$2; shift 2 ;;
@@ -116,8 +117,15 @@ TARGETS=(dmlogd bench_lat bench_rounds bench_tlsecho bench_tput bench_memsnap be
          dmlog-bridge bench_cpg)
 log "building in $BUILD"
 if [ ! -f "$BUILD/CMakeCache.txt" ] || ! grep -q BENCH_CPG_LIB:FILEPATH=/ "$BUILD/CMakeCache.txt"; then
-	timeout "$(bound 120)" cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		>"$OUT/logs/cmake.log" 2>&1 || { tail -n 20 "$OUT/logs/cmake.log"; exit 1; }
+	configure() {
+		timeout "$(bound 120)" cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+			>"$OUT/logs/cmake.log" 2>&1
+	}
+	if ! configure; then
+		# the project's own dependency script knows the build packages (libraft from backports)
+		[ "$DO_INSTALL" = 1 ] && timeout "$(bound 400)" "$ROOT/deploy/install-deps.sh" >"$OUT/logs/deps.log" 2>&1
+		configure || { tail -n 20 "$OUT/logs/cmake.log"; exit 1; }
+	fi
 fi
 for t in "${TARGETS[@]}"; do
 	timeout "$(bound 400)" cmake --build "$BUILD" -j2 --target "$t" >>"$OUT/logs/build.log" 2>&1 ||
@@ -131,7 +139,7 @@ DMLOGD=$BUILD/server/dmlogd
 BRIDGE=$BUILD/kernel-bridge/dmlog-bridge
 [ -x "$BRIDGE" ] || NA[bridge]="dmlog-bridge not built"
 [ -x "$B/bench_cpg" ] || NA[cpg]="bench_cpg not built (libcpg-dev missing)"
-if ! "$DMLOGD" --help 2>&1 | grep -q -- '--peers'; then NA[group]="dmlogd has no --peers (replication not built)"; fi
+if ! "$DMLOGD" --help 2>&1 | grep -q -- '--peers'; then NA[group]="not built: dmlogd --help names no --peers"; fi
 
 # ---------------------------------------------------------------- certificates, ports
 "$ROOT/deploy/dmlog-certs.sh" "$CERTS" dev >/dev/null
@@ -309,7 +317,9 @@ fi
 # ---------------------------------------------------------------- 1-4, 6, 7: latency rounds
 agents=("fsync=$B/bench_lat fsync dir=$WORK"
 	"solo=$B/bench_lat dmlog servers=127.0.0.1:$SOLO_PORT certs=$CERTS node=node1 uuid=LVM-bench-solo-0123456789abcdef"
-	"tls=$B/bench_lat tls port=$ECHO_PORT certs=$CERTS uuid=LVM-bench-solo-0123456789abcdef")
+	"tls=$B/bench_lat tls port=$ECHO_PORT certs=$CERTS uuid=LVM-bench-solo-0123456789abcdef"
+	"raw=$B/bench_lat raw port=$SOLO_PORT certs=$CERTS node=node4 uuid=LVM-bench-raw-0123456789abcdef")
+[ -n "$GROUP_SERVERS" ] && agents+=("fsync3=$B/bench_lat fsync dir=$WORK peers=3")
 [ -n "$GROUP_SERVERS" ] && agents+=("group=$B/bench_lat dmlog servers=$GROUP_SERVERS certs=$CERTS node=node1 uuid=LVM-bench-group-0123456789abcdef")
 [ -z "${NA[bridge]:-}" ] && agents+=("bsolo=$B/bench_lat bridge path=$WORK/bsolo.sock uuid=LVM-bench-bsolo-0123456789abcdef")
 [ -z "${NA[bridge]:-}" ] && [ -n "$GROUP_SERVERS" ] && [ -z "${NA[bgroup]:-}" ] &&
@@ -429,6 +439,7 @@ else
 			-m dm-mirror,dm-log-userspace,loop \
 			-f "$ROOT/tests/kernel/guest-lib.sh:/host/guest-lib.sh" -f "$DMSETUP:/host/dmsetup" \
 			-f "$(command -v fio):/host/fio" -f "$DMLOGD:/host/dmlogd" -f "$B/bench_responder:/host/bench_responder" \
+			-f "$B/bench_lat:/host/bench_lat" -f "$B/bench_rounds:/host/bench_rounds" -f "$B/bench_tlsecho:/host/bench_tlsecho" \
 			$([ -x "$BRIDGE" ] && echo "-f $BRIDGE:/host/dmlog-bridge") -f "$WORK/vmcerts:/host/certs" \
 			-e "BENCH_REPS=$VM_REPS" -e "BENCH_RUNTIME=$VM_RT" -e "BENCH_TYPES=$VMTYPES" \
 			"$HERE/guest-fio.sh" >"$OUT/logs/vm.log" 2>&1 || vrc=$?
@@ -444,6 +455,7 @@ for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
 PIDS=()
 
 # ---------------------------------------------------------------- the table
+[ -n "$GROUP_SERVERS" ] && R[leader_changes]=$(cat "$OUT"/logs/dmlogd-peer*.log | grep -c 'raft leadership gained' || true)
 num() { [ -n "${R[$1]:-}" ] && echo "${R[$1]}" || echo ""; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 FS50=$(num fsync.fsync.p50) FS99=$(num fsync.fsync.p99)
@@ -468,14 +480,17 @@ echo
 echo "================================================================================================"
 echo "dmlog benchmarks  $(date -u '+%Y-%m-%d %H:%M UTC')  $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
 echo "state dirs on $(stat -f -c %T "$WORK") ($(df --output=source "$WORK" | tail -n 1)); 127.0.0.1; TLS 1.3 mutual; ${R[rounds]:-0} interleaved rounds of $PER"
-echo "command: bench/run.sh $*"
+echo "command: bench/run.sh $ARGS"
 echo "================================================================================================"
 echo "latency, microseconds (each series measured in the same rounds)"
 printf "  %-50s %9s %9s %9s %9s %7s\n" "operation" "p50" "p99" "p50/fsync" "p99/fsync" "samples"
 row "fsync floor: 4 KiB pwrite + fdatasync" fsync.fsync
+row "3 fsyncs at once (3 peers, one disk): 2nd done" fsync3.fsync3_2nd group
+row "3 fsyncs at once (3 peers, one disk): all done" fsync3.fsync3_all group
 row "standalone dmlogd, libdmlog: MARK then FLUSH" solo.markflush
 row "standalone dmlogd, libdmlog: FLUSH carrying mark" solo.iflush
 row "standalone dmlogd, libdmlog: IN_SYNC" solo.insync
+row "standalone dmlogd, bare TLS client: IN_SYNC" raw.raw_insync
 row "3 peers, libdmlog: MARK then FLUSH" group.markflush group
 row "3 peers, libdmlog: FLUSH carrying mark" group.iflush group
 row "3 peers, libdmlog: IN_SYNC" group.insync group
@@ -490,19 +505,22 @@ row "corosync CPG agreed: send -> own delivery" cpg.cpg_agreed cpg
 row "etcd 3 members: put (HTTP/1.1 keep-alive)" etcd.etcd_put etcd
 echo
 echo "throughput: 64 writers over 16 logs, 4 node connections (async API), ${TPUT_S} s per run"
-printf "  %-50s %12s %9s %9s %9s\n" "run" "marks/s" "p50 us" "p99 us" "max us"
+printf "  %-50s %12s %9s %9s %9s %8s\n" "run" "marks/s" "p50 us" "p99 us" "max us" "retries"
 for k in tput_solo:"standalone, MARK+FLUSH, 1 region per cycle" tput_solo_if:"standalone, FLUSH carrying mark, 1 region" \
 	tput_group:"3 peers, MARK+FLUSH, 1 region per cycle" tput_group_if:"3 peers, FLUSH carrying mark, 1 region" \
 	tput_group_b8:"3 peers, MARK+FLUSH, 8 regions per cycle"; do
 	key=${k%%:*} label=${k#*:}
 	if [ -n "${R[$key.marks_per_s]:-}" ]; then
-		printf "  %-50s %12s %9s %9s %9s\n" "$label" "${R[$key.marks_per_s]}" "${R[$key.p50]}" "${R[$key.p99]}" "${R[$key.max]}"
+		printf "  %-50s %12s %9s %9s %9s %8s\n" "$label" "${R[$key.marks_per_s]}" "${R[$key.p50]}" "${R[$key.p99]}" \
+			"${R[$key.max]}" "${R[$key.retries]}"
 	elif [[ $key == tput_group* ]] && [ -n "${NA[group]:-}" ]; then
 		printf "  %-50s n/a (%s)\n" "$label" "${NA[group]}"
 	else
 		printf "  %-50s n/a (%s)\n" "$label" "${NA[$key]:-not measured}"
 	fi
 done
+[ -n "${R[leader_changes]:-}" ] && echo "  (3 peers: leadership gained ${R[leader_changes]} times in the whole run, the first election included;" \
+	"a retry is a cycle that failed with -EAGAIN or -ELOOP around a leader change and was sent again)"
 echo
 echo "memory and snapshots, 2^28 regions (a 128 TiB mirror of 512 KiB regions)"
 if [ -n "${R[mem.bits]:-}" ]; then
@@ -555,6 +573,10 @@ else
 			printf "  %s: n/a (%s)\n", t[i], why
 		}
 	}' "$OUT/vm/files/fio.txt"
+	if [ -s "$OUT/vm/files/guest-lat.txt" ]; then
+		awk '$1 == "series" { split($2, n, "."); printf "%s %s=%.0f/%.0f", (c++ ? "," : "  in-guest round trips, p50/p99 us:"), n[1] "." n[2], $4, $6 }
+			END { if (c) printf "\n" }' "$OUT/vm/files/guest-lat.txt"
+	fi
 fi
 echo
 echo "targets"
@@ -572,8 +594,11 @@ done
 T50=$(num tls.tls_echo.p50)
 for k in solo group; do
 	p50=$(num $k.insync.p50)
-	verdict "$(le "$p50" "$(mul "$T50" 1.2)")" "$k IN_SYNC p50 ${p50:-n/a} us <= 1.2 x bare TLS echo p50 ${T50:-n/a} us = $(mul "$T50" 1.2) us (ratio $(ratio "$p50" "$T50"))"
+	verdict "$(le "$p50" "$(mul "$T50" 1.2)")" "$k IN_SYNC (libdmlog) p50 ${p50:-n/a} us <= 1.2 x bare TLS echo p50 ${T50:-n/a} us = $(mul "$T50" 1.2) us (ratio $(ratio "$p50" "$T50"))"
 done
+p50=$(num raw.raw_insync.p50)
+printf "  (info)   standalone IN_SYNC from a bare TLS client p50 %s us = %s x the echo: dmlogd's own share; the rest is libdmlog's\n" \
+	"${p50:-n/a}" "$(ratio "$p50" "$T50")"
 for k in tput_group:"3 peers" tput_solo:"standalone" tput_group_b8:"3 peers, 8 regions per cycle"; do
 	v=${R[${k%%:*}.marks_per_s]:-}
 	verdict "$(le 100000 "$v")" ">= 100,000 region marks/s with 64 writers (${k#*:}): ${v:-n/a} marks/s"

@@ -9,6 +9,10 @@
  * connection, per node, as a bridge has) and over `logs` logs; each (node, log) pair is one
  * log instance (CTR + RESUME before the clock starts). Everything runs on one libevent loop.
  *
+ * A cycle that fails with -EAGAIN (leadership lost before the commit) or -ELOOP (redirected in
+ * circles during a leader change) is sent again with the same regions, as the kernel would
+ * resend, and counted in `retries`.
+ *
  * After a warm-up second the counters reset and the run lasts `seconds`; then no new cycle
  * starts and the pending requests drain (bounded). Printed: one line of key=value pairs with
  * the marks per second (regions made durable), cycles per second and the cycle latency p50,
@@ -18,6 +22,7 @@
  *                   [batch=1] [mode=markflush|iflush]
  * Node certificates node-node1 .. node-nodeN must exist in certs. */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +44,12 @@ struct tput;
 
 struct writer {
 	struct tput *t;
-	int id;
 	int node;
 	struct dmlog_log_ref log;
 	uint64_t base, span, next;  /* its own regions: base + (next % span) */
 	uint64_t regions[DMLOG_MAX_REGIONS];
 	double t0;                   /* start of the current cycle */
-	int busy;
+	int mark_status;             /* markflush: the MARK_REGION's status in this cycle */
 };
 
 struct tput {
@@ -58,7 +62,7 @@ struct tput {
 	int phase;                   /* 0 warm-up, 1 measuring, 2 draining */
 	int failed;
 	char err[300];
-	uint64_t cycles, marks, clears_failed;
+	uint64_t cycles, marks, clears_failed, retries;
 	struct stats lat;
 	double t_start, t_end;
 	struct event *timer;
@@ -73,7 +77,7 @@ static void tput_fail(struct tput *t, const char *what, struct dmlog_async *h, i
 	event_base_loopbreak(t->base);
 }
 
-static void writer_cycle(struct writer *w);
+static void writer_cycle(struct writer *w, bool again);
 
 static void on_clear(struct dmlog_async *ac, int status, const struct dmlog_result *res, void *arg)
 {
@@ -89,9 +93,20 @@ static void on_durable(struct dmlog_async *ac, int status, const struct dmlog_re
 	struct writer *w = arg;
 	struct tput *t = w->t;
 
-	w->busy = 0;
+	if (status == 0 && w->mark_status != 0)
+		status = w->mark_status;
+	if (status == -EAGAIN || status == -ELOOP) {
+		/* the server lost leadership before the commit (dmlogd answers -EAGAIN), or the
+		 * peers redirected the request in circles during a leader change (libdmlog gives up
+		 * with -ELOOP): the kernel would resend; the cycle is not durable, so run it again
+		 * with the same regions */
+		t->retries++;
+		if (t->phase < 2)
+			writer_cycle(w, true);
+		return;
+	}
 	if (status != 0) {
-		tput_fail(t, "FLUSH", ac, status);
+		tput_fail(t, w->mark_status ? "MARK_REGION" : "FLUSH", ac, status);
 		return;
 	}
 	if (t->phase == 1) {
@@ -105,7 +120,7 @@ static void on_durable(struct dmlog_async *ac, int status, const struct dmlog_re
 		return;
 	}
 	if (t->phase < 2)
-		writer_cycle(w);
+		writer_cycle(w, false);
 }
 
 static void on_marked(struct dmlog_async *ac, int status, const struct dmlog_result *res,
@@ -113,24 +128,25 @@ static void on_marked(struct dmlog_async *ac, int status, const struct dmlog_res
 {
 	struct writer *w = arg;
 
-	if (status != 0) {
-		w->busy = 0;
-		tput_fail(w->t, "MARK_REGION", ac, status);
-	}
+	w->mark_status = status;  /* judged when the FLUSH behind it answers */
 }
 
 /* Starts one cycle: MARK then FLUSH pipelined (the FLUSH answers once both are durable; the
- * server applies a connection's requests in order), or one FLUSH carrying the marks. */
-static void writer_cycle(struct writer *w)
+ * server applies a connection's requests in order), or one FLUSH carrying the marks. again:
+ * the same regions as the last cycle, which was not made durable (its start time is kept, so
+ * the retry's cost is in the latency). */
+static void writer_cycle(struct writer *w, bool again)
 {
 	struct tput *t = w->t;
 	struct dmlog_async *h = t->h[w->node];
 	int rc;
 
-	for (int j = 0; j < t->batch; j++)
-		w->regions[j] = w->base + (w->next++ % w->span);
-	w->t0 = stats_now_us();
-	w->busy = 1;
+	if (!again) {
+		for (int j = 0; j < t->batch; j++)
+			w->regions[j] = w->base + (w->next++ % w->span);
+		w->t0 = stats_now_us();
+	}
+	w->mark_status = 0;
 	if (t->iflush) {
 		rc = dmlog_async_flush(h, &w->log, w->regions, (size_t)t->batch, on_durable, w);
 	} else {
@@ -138,10 +154,8 @@ static void writer_cycle(struct writer *w)
 		if (rc == 0)
 			rc = dmlog_async_flush(h, &w->log, NULL, 0, on_durable, w);
 	}
-	if (rc != 0) {
-		w->busy = 0;
+	if (rc != 0)
 		tput_fail(t, "submit", h, rc);
-	}
 }
 
 static void on_opened(struct dmlog_async *ac, int status, const struct dmlog_result *res,
@@ -263,7 +277,6 @@ int main(int argc, char **argv)
 		int per_log = (t.writers + t.logs - 1) / t.logs, slot = i / t.logs;
 
 		w->t = &t;
-		w->id = i;
 		w->node = (i / t.logs) % t.nodes;
 		w->log.uuid = t.uuids[i % t.logs];
 		w->log.luid = (uint64_t)(i % t.logs) + 1;
@@ -293,7 +306,7 @@ int main(int argc, char **argv)
 	tv.tv_usec = 0;
 	evtimer_add(t.timer, &tv);          /* warm-up */
 	for (int i = 0; i < t.writers; i++)
-		writer_cycle(&t.w[i]);
+		writer_cycle(&t.w[i], false);
 	tput_loop_for(&t, 30);
 	if (t.failed || t.phase != 1) {
 		fprintf(stderr, "bench_tput: warm-up failed: %s\n", t.failed ? t.err : "timed out");
@@ -315,11 +328,11 @@ int main(int argc, char **argv)
 	secs = (t.t_end - t.t_start) / 1e6;
 	printf("tput mode=%s batch=%d nodes=%d writers=%d logs=%d seconds=%.1f "
 	       "marks_per_s=%.0f cycles_per_s=%.0f p50=%.1f p90=%.1f p99=%.1f max=%.1f "
-	       "clears_failed=%llu\n",
+	       "clears_failed=%llu retries=%llu\n",
 	       t.iflush ? "iflush" : "markflush", t.batch, t.nodes, t.writers, t.logs, secs,
 	       (double)t.marks / secs, (double)t.cycles / secs, stats_pct(&t.lat, 0.5),
 	       stats_pct(&t.lat, 0.9), stats_pct(&t.lat, 0.99), stats_pct(&t.lat, 1.0),
-	       (unsigned long long)t.clears_failed);
+	       (unsigned long long)t.clears_failed, (unsigned long long)t.retries);
 	for (int i = 0; i < t.nodes; i++)
 		dmlog_async_free(t.h[i]);
 	event_base_loop(t.base, EVLOOP_NONBLOCK);
