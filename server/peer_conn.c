@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,13 +256,22 @@ void peer_conn_send(struct peer_conn *c, const uint8_t *p, size_t n)
 {
 	if (!peer_conn_live(c))
 		return;
-	ERR_clear_error();
-	if (SSL_write(c->ssl, p, (int)n) != (int)n) {
-		char err[200];
+	/* The shared TLS context enables partial writes, so SSL_write() may stop after one record
+	 * (16 KiB): keep going until everything is encrypted (the memory BIO never blocks). */
+	while (n > 0) {
+		int w;
 
-		tls_drain_errors(err, sizeof(err));
-		peer_conn_close(c, true, "raft peer connection: TLS write: %s", err);
-		return;
+		ERR_clear_error();
+		w = SSL_write(c->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+		if (w <= 0) {
+			char err[200];
+
+			tls_drain_errors(err, sizeof(err));
+			peer_conn_close(c, true, "raft peer connection: TLS write: %s", err);
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
 	}
 	conn_flush(c);
 }

@@ -404,6 +404,34 @@ START_TEST(test_group_elects_replicates_and_fails_over)
 }
 END_TEST
 
+/* Entries far larger than one TLS record (16 KiB) cross the peer links intact: the relay must
+ * keep encrypting until a whole frame is out (a short SSL_write is not an error). Before that
+ * was handled, every such entry dropped the peer connection and cost an election. */
+START_TEST(test_large_entries_cross_peer_links)
+{
+	static uint8_t big[3][300 * 1024];
+	struct waiter w = {0};
+	struct raftsvc_status before, after;
+	int l;
+
+	for (int i = 0; i < 3; i++)
+		start(i, 3, false);
+	l = leader(10000);
+	ck_assert_int_ge(l, 0);
+	raftsvc_status(g.v[l].s, &before);
+	for (int k = 0; k < 3; k++) {
+		memset(big[k], 'a' + k, sizeof(big[k]));
+		ck_assert_int_eq(raftsvc_submit(g.v[l].s, big[k], sizeof(big[k]), on_done, &w), 0);
+	}
+	wait_done(&w, 3, 20000);
+	ck_assert_int_eq(w.failed, 0);
+	converge(7, 3);
+	raftsvc_status(g.v[l].s, &after);
+	ck_assert_int_eq(leader(100), l);
+	ck_assert_uint_eq(after.term, before.term);
+}
+END_TEST
+
 START_TEST(test_read_lease_lapses_without_a_majority)
 {
 	int l;
@@ -527,6 +555,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_group_elects_replicates_and_fails_over);
+	tcase_add_test(tc, test_large_entries_cross_peer_links);
 	tcase_add_test(tc, test_read_lease_lapses_without_a_majority);
 	tcase_add_test(tc, test_joining_server_is_added_and_removed);
 	tcase_add_test(tc, test_transfer_hands_leadership_over);
