@@ -2,6 +2,7 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,12 @@
 #define BATCH_MAX_COMMANDS 65536
 #define BATCH_MAX_BYTES RAFTSVC_ENTRY_MAX
 
+/* Entries handed to Raft and not yet applied. One would serialise every commit behind the
+ * previous one's two thread hand-offs; a few in flight let libraft's writer take the next
+ * append while the last one's completion travels back. Raft applies them in order, so replies
+ * still leave in commit order. */
+#define BATCH_INFLIGHT_MAX 4
+
 struct batch_waiter {
 	struct session *s;   /* referenced; NULL for fire-and-forget commands */
 	uint64_t request_id;
@@ -25,6 +32,8 @@ struct batch_waiter {
 
 /* One entry being filled or in flight. */
 struct batch_entry {
+	TAILQ_ENTRY(batch_entry) link;
+	struct batch *b;
 	struct snapbuf bytes;  /* packed PeerEntry: repeated field 1, one Command each */
 	struct batch_waiter *w;
 	size_t nw, capw;
@@ -34,7 +43,9 @@ struct batch_entry {
 struct batch {
 	struct server *srv;
 	struct batch_entry pending;
-	struct batch_entry *inflight; /* NULL when no entry is in flight */
+	TAILQ_HEAD(, batch_entry) inflight; /* submitted, in submission order */
+	unsigned ninflight;
+	size_t inflight_commands;
 };
 
 static void entry_reset(struct batch_entry *e)
@@ -48,11 +59,17 @@ struct batch *batch_new(struct server *srv)
 {
 	struct batch *b = calloc(1, sizeof(*b));
 
-	if (b)
-		b->srv = srv;
+	if (!b)
+		return NULL;
+	b->srv = srv;
+	TAILQ_INIT(&b->inflight);
 	return b;
 }
 
+/* Answers every waiter of an entry that was not applied. Losing leadership or stopping is not
+ * the request's failure: the client is told "not leader" and retries with the same request id
+ * where the leader now is (the exactly-once table makes that safe whether or not the entry was
+ * committed after all). Anything else is an error reply. */
 static void entry_fail(struct batch_entry *e, int err, const char *msg)
 {
 	for (size_t i = 0; i < e->nw; i++) {
@@ -60,7 +77,10 @@ static void entry_fail(struct batch_entry *e, int err, const char *msg)
 
 		if (!s)
 			continue;
-		session_reply_error(s, e->w[i].request_id, err, msg);
+		if (err == -EAGAIN || err == -ESHUTDOWN)
+			session_reply_release_not_leader(s, e->w[i].request_id);
+		else
+			session_reply_release_error(s, e->w[i].request_id, err, msg);
 		session_unref(s);
 	}
 	entry_reset(e);
@@ -71,30 +91,35 @@ void batch_free(struct batch *b)
 	if (!b)
 		return;
 	entry_fail(&b->pending, -ESHUTDOWN, "server stopping");
-	if (b->inflight) {
-		/* raftsvc_stop() already called the done callback for it or will not call it any
-		 * more; either way nobody else owns it now. */
-		entry_fail(b->inflight, -ESHUTDOWN, "server stopping");
-		free(b->inflight);
+	while (!TAILQ_EMPTY(&b->inflight)) {
+		/* raftsvc_stop() already called the done callbacks or will not call them any more;
+		 * either way nobody else owns these now. */
+		struct batch_entry *e = TAILQ_FIRST(&b->inflight);
+
+		TAILQ_REMOVE(&b->inflight, e, link);
+		entry_fail(e, -ESHUTDOWN, "server stopping");
+		free(e);
 	}
 	free(b);
 }
 
 size_t batch_pending(const struct batch *b)
 {
-	return b->pending.ncommands + (b->inflight ? b->inflight->ncommands : 0);
+	return b->pending.ncommands + b->inflight_commands;
 }
 
 static void batch_flush(struct batch *b);
 
 static void batch_done(void *arg, int status, uint64_t index)
 {
-	struct batch *b = arg;
-	struct batch_entry *e = b->inflight;
+	struct batch_entry *e = arg;
+	struct batch *b = e->b;
 	struct fsm *fsm = b->srv->fsm;
 
 	(void)index;
-	b->inflight = NULL;
+	TAILQ_REMOVE(&b->inflight, e, link);
+	b->ninflight--;
+	b->inflight_commands -= e->ncommands;
 	if (status != 0) {
 		const char *why = status == -EAGAIN ? "leadership lost before commit; retry"
 			      : status == -ESHUTDOWN ? "server stopping"
@@ -121,8 +146,8 @@ static void batch_done(void *arg, int status, uint64_t index)
 			session_reply_result(w->s, w->request_id, w->op, &res);
 		} else {
 			/* Evicted already: the client exceeded the exactly-once window. */
-			session_reply_error(w->s, w->request_id, -EOVERFLOW,
-					    "result no longer held (too many requests in flight)");
+			session_reply_release_error(w->s, w->request_id, -EOVERFLOW,
+						    "result no longer held (too many requests in flight)");
 		}
 		session_unref(w->s);
 	}
@@ -136,7 +161,7 @@ static void batch_flush(struct batch *b)
 	struct batch_entry *e;
 	int rc;
 
-	if (b->inflight || b->pending.ncommands == 0 || b->srv->stopping)
+	if (b->ninflight >= BATCH_INFLIGHT_MAX || b->pending.ncommands == 0 || b->srv->stopping)
 		return;
 	e = malloc(sizeof(*e));
 	if (!e) {
@@ -144,11 +169,16 @@ static void batch_flush(struct batch *b)
 		return;
 	}
 	*e = b->pending;
+	e->b = b;
 	memset(&b->pending, 0, sizeof(b->pending));
-	b->inflight = e;
-	rc = raftsvc_submit(b->srv->raft, e->bytes.data, e->bytes.len, batch_done, b);
+	TAILQ_INSERT_TAIL(&b->inflight, e, link);
+	b->ninflight++;
+	b->inflight_commands += e->ncommands;
+	rc = raftsvc_submit(b->srv->raft, e->bytes.data, e->bytes.len, batch_done, e);
 	if (rc) {
-		b->inflight = NULL;
+		TAILQ_REMOVE(&b->inflight, e, link);
+		b->ninflight--;
+		b->inflight_commands -= e->ncommands;
 		log_err("raft submit failed: %s commands=%zu", strerror(-rc), e->ncommands);
 		entry_fail(e, rc, "commit failed");
 		free(e);

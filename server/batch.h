@@ -1,9 +1,9 @@
 /* batch.h: group commit — commands arriving while a Raft append is in flight share the next one.
  *
- * Each mutating request is packed as one Command and appended to the pending PeerEntry. When no
- * entry is in flight the pending one is submitted at once; otherwise it waits for the in-flight
- * entry to be applied and then goes as one entry (one append, one fsync) with everything that
- * arrived meanwhile. When an entry has been applied, each waiting session gets its reply, read
+ * Each mutating request is packed as one Command and appended to the pending PeerEntry. While
+ * fewer than a few entries are in flight the pending one is submitted at once; otherwise it waits
+ * for the oldest to be applied and then goes as one entry (one append, one fsync) with everything
+ * that arrived meanwhile. When an entry has been applied, each waiting session gets its reply, read
  * from the exactly-once table. libevent thread only.
  */
 #ifndef DMLOG_BATCH_H
