@@ -25,6 +25,8 @@ struct lease_node {
 struct lease {
 	struct server *srv;
 	struct event *timer;
+	uint64_t last_check_ms; /* when lease_check last ran */
+	uint32_t every_ms;      /* its period */
 	bool leader;
 	uint32_t n;
 	struct lease_node nodes[LEASE_MAX];
@@ -95,6 +97,16 @@ static void lease_check(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (now - l->last_check_ms > 2 * (uint64_t)l->every_ms + 100 && l->last_check_ms) {
+		/* This server itself was not running (stopped, swapped out, a long stall): the
+		 * silence is ours, and the nodes' traffic may still wait unread in the sockets.
+		 * Start every lease afresh rather than declare nodes lost for our own absence. */
+		log_warning("lease check ran %llu ms late: every node gets a fresh lease",
+			    (unsigned long long)(now - l->last_check_ms));
+		for (uint32_t i = 0; i < l->n; i++)
+			l->nodes[i].last_ms = now;
+	}
+	l->last_check_ms = now;
 	if (!l->leader)
 		return;
 	for (uint32_t i = 0; i < l->n;) {
@@ -128,6 +140,8 @@ struct lease *lease_new(struct server *srv)
 	every = srv->lim.node_lease_ms / 4;
 	if (every < 50)
 		every = 50;
+	l->every_ms = every;
+	l->last_check_ms = now_ms();
 	tv.tv_sec = every / 1000;
 	tv.tv_usec = (every % 1000) * 1000;
 	event_add(l->timer, &tv);

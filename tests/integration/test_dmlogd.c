@@ -747,6 +747,50 @@ START_TEST(node_lease_expiry_drops_marks_and_resyncs)
 }
 END_TEST
 
+/* A stall of dmlogd itself (SIGSTOP) longer than the node lease does not make it declare the
+ * nodes lost when it runs again: their pings wait unread in the sockets. */
+START_TEST(server_stall_does_not_expire_node_leases)
+{
+	struct rawconn n1;
+	uint64_t id = 2;
+	struct op o;
+	Dmlog__ServerMessage *r;
+
+	start((const char *const[]){"--node-lease=1s", NULL});
+	node(&n1, "node-node1", 1);
+	create_log(&n1, &id, "8192 clustered-core 1024 nosync");
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+	o.n = 1;
+	o.regions[0] = 3;
+	ok_done(&n1, id++, o);
+	kill(d.pid, SIGSTOP);
+	for (int i = 0; i < 10; i++) {
+		Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+		Dmlog__Ping ping = DMLOG__PING__INIT;
+
+		m.id = id++;
+		m.body_case = DMLOG__CLIENT_MESSAGE__BODY_PING;
+		m.ping = &ping;
+		ck_assert_int_eq(rawconn_send(&n1, &m), 0);
+		usleep(250000);
+	}
+	kill(d.pid, SIGCONT);
+	for (int i = 0; i < 10; i++) {
+		r = rawconn_recv(&n1, 5000);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_PONG);
+		dmlog__server_message__free_unpacked(r, NULL);
+	}
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+	o.n = 1;
+	o.regions[0] = 4;
+	ok_done(&n1, id++, o);
+	ck_assert_int_eq(dmlogd_log_count(&d, "node lease expired"), 0);
+	ck_assert_int_ge(dmlogd_log_count(&d, "every node gets a fresh lease"), 1);
+	rawconn_close(&n1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dmlogd");
@@ -764,6 +808,7 @@ int main(void)
 	tcase_add_test(tc, sighup_reloads_certificates);
 	tcase_add_test(tc, idle_timeout_and_connection_limit);
 	tcase_add_test(tc, node_lease_expiry_drops_marks_and_resyncs);
+	tcase_add_test(tc, server_stall_does_not_expire_node_leases);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
