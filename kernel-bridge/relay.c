@@ -18,9 +18,11 @@
 
 #include <dmlog/async.h>
 #include <event2/event.h>
+#include <linux/dm-log-userspace.h>
 
 #include "log.h"
 #include "relay_impl.h"
+#include "replica.h"
 #include "transport.h"
 
 #define RELAY_WARN_WINDOW 10   /* seconds */
@@ -29,6 +31,8 @@
 #define RELAY_DEFAULT_EXPIRE_AFTER_MS 20000
 #define RELAY_DEFAULT_MAX_OUTSTANDING 4096
 #define RELAY_DEFAULT_KEEPALIVE_MS 2000
+#define RELAY_DEFAULT_MAX_REDIRECTS 10000
+#define RELAY_CLIENT_IN_FLIGHT_MAX 65536u
 
 bool relay_may_warn(struct relay *r)
 {
@@ -117,6 +121,8 @@ static void relay_on_result(struct dmlog_async *ac, int status, const struct dml
 		}
 		r->stats.answered++;
 		relay_reply_send(r, &s->hdr, s->reconnect, &cres);
+		if (r->replica != NULL)
+			replica_after(r->replica, s->hdr.type, s->hdr.uuid, s->hdr.luid, 0);
 	} else if (status == -ECANCELED) {
 		/* The relay is going away: no reply; the kernel resends after its timeout. */
 	} else if (relay_no_answer(status)) {
@@ -259,6 +265,7 @@ static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t le
 	struct ulog_codec_req req;
 	struct dmlog_request dr;
 	struct relay_slot *s;
+	uint64_t t0 = relay_local_now_ns();
 	int rc;
 
 	(void)t;
@@ -267,9 +274,16 @@ static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t le
 		relay_refuse(r, rc, &req, len);
 		return;
 	}
+	if (req.hdr.type == DM_ULOG_IN_SYNC && r->replica != NULL) {
+		if (relay_local_answer(r, &req, t0))
+			return;
+		r->stats.remote_in_sync++;
+	}
 	log_debug("kernel request log=%s seq=%u type=%s version=%u size=%u",
 		  RELAY_UUID(req.hdr.uuid), req.hdr.seq, ulog_codec_type_name(req.hdr.type),
 		  req.hdr.version, req.hdr.data_size);
+	if (r->replica != NULL)
+		replica_before(r->replica, req.hdr.type, req.hdr.uuid, req.hdr.luid);
 	s = relay_slot_take(r);
 	if (s != NULL) {
 		s->hdr = req.hdr;
@@ -325,7 +339,14 @@ static struct dmlog_async *relay_handle(struct event_base *base, const struct re
 							      : RELAY_DEFAULT_FAIL_AFTER_MS)
 					  : (o->expire_after_ms ? o->expire_after_ms
 								: RELAY_DEFAULT_EXPIRE_AFTER_MS);
-	copt.max_in_flight = max_outstanding + 1; /* + the keepalive ping */
+	/* + the keepalive ping + the replica's own requests */
+	copt.max_in_flight = max_outstanding + 1 + REPLICA_REQUESTS_MAX;
+	if (copt.max_in_flight > RELAY_CLIENT_IN_FLIGHT_MAX)
+		copt.max_in_flight = RELAY_CLIENT_IN_FLIGHT_MAX; /* the library's own bound */
+	/* During an election the followers name the old leader until a new one is known: every
+	 * round of that is a redirect. The request's deadline bounds the wait, not a count. */
+	if (copt.max_redirects == 0)
+		copt.max_redirects = RELAY_DEFAULT_MAX_REDIRECTS;
 	ac = dmlog_async_new(base, &copt, why);
 	if (ac == NULL)
 		snprintf(err, errlen, "%s", why);
@@ -386,6 +407,15 @@ struct relay *relay_new(struct event_base *base, struct transport *t, const stru
 		relay_free(r);
 		return NULL;
 	}
+	if (!o->no_local_reads) {
+		struct replica_options ro = {o->lease_margin_ms, o->copy_retry_ms,
+					     relay_local_on_replica_done, r};
+
+		r->replica = replica_new(base, &ro);
+		if (r->replica == NULL)
+			goto nomem;
+		replica_attach(r->replica, r->ac);
+	}
 	if (transport_start(t, relay_on_datagram, r) != 0)
 		goto nomem;
 	relay_arm_keepalive(r);
@@ -420,6 +450,8 @@ int relay_reconfigure(struct relay *r, const struct relay_options *o, char *err,
 	}
 	r->retired = r->ac;
 	r->ac = ac;
+	if (r->replica != NULL)
+		replica_attach(r->replica, ac); /* copies of the old connection end */
 	r->link_up = false;
 	r->link_reported = false;
 	relay_apply(r, o);
@@ -438,11 +470,15 @@ void relay_free(struct relay *r)
 	if (r->t != NULL)
 		transport_pause(r->t, true);
 	/* Freeing a handle runs the callbacks of its requests (-ECANCELED): no replies. */
+	if (r->replica != NULL)
+		replica_attach(r->replica, NULL);
 	ac = r->ac;
 	old = r->retired;
 	r->ac = r->retired = NULL;
 	dmlog_async_free(ac);
 	dmlog_async_free(old);
+	replica_free(r->replica);
+	r->replica = NULL;
 	if (r->reap != NULL)
 		event_free(r->reap);
 	if (r->keepalive != NULL)
@@ -455,6 +491,13 @@ void relay_get_stats(const struct relay *r, struct relay_stats *out)
 {
 	*out = r->stats;
 	out->connected = r->ac != NULL && dmlog_async_connected(r->ac);
+	if (r->replica != NULL) {
+		struct replica_stats rs;
+
+		replica_get_stats(r->replica, &rs);
+		out->copies = rs.copies;
+		out->leased = rs.leased;
+	}
 }
 
 void relay_dump(const struct relay *r)
@@ -486,6 +529,28 @@ void relay_dump(const struct relay *r)
 		   (unsigned long long)r->stats.foreign, (unsigned long long)r->stats.failed,
 		   (unsigned long long)r->stats.expired, (unsigned long long)r->stats.unsent);
 	log_notice("state dump: by type:%s", types);
+	if (r->replica != NULL) {
+		struct replica_stats rs;
+		struct relay_local_latency ll;
+
+		replica_get_stats(r->replica, &rs);
+		relay_get_local_latency(r, &ll);
+		log_notice("state dump: local_reads local=%llu remote=%llu remote_no_lease=%llu "
+			   "copies=%u leased=%s lease_left_ms=%u watches=%llu watch_failures=%llu "
+			   "copies_made=%llu drops=%llu resets=%llu pushes=%llu changes=%llu "
+			   "acks=%llu grants=%llu local_p50_ns=%llu local_p99_ns=%llu",
+			   (unsigned long long)rs.local, (unsigned long long)rs.remote,
+			   (unsigned long long)rs.remote_no_lease, rs.copies,
+			   rs.leased ? "yes" : "no", rs.lease_left_ms,
+			   (unsigned long long)rs.watches, (unsigned long long)rs.watch_failures,
+			   (unsigned long long)rs.copies_made, (unsigned long long)rs.drops,
+			   (unsigned long long)rs.resets, (unsigned long long)rs.pushes,
+			   (unsigned long long)rs.changes, (unsigned long long)rs.acks,
+			   (unsigned long long)rs.grants, (unsigned long long)ll.p50_ns,
+			   (unsigned long long)ll.p99_ns);
+	} else {
+		log_notice("state dump: local_reads off");
+	}
 	log_notice("state dump: datagrams received=%llu sent=%llu queued=%llu dropped_in=%llu "
 		   "dropped_out=%llu overruns=%llu peers=%llu",
 		   (unsigned long long)ts.received, (unsigned long long)ts.sent,

@@ -17,6 +17,9 @@
  *     duplicate); a request unanswered after expire_after_ms is given up without a reply, since
  *     the kernel has by then resent it under a new seq. Under RELAY_POLICY_FAIL, -EIO after
  *     fail_after_ms. The bridge never answers clean or in sync on its own.
+ * IN_SYNC is answered without a round trip when the replica (replica.h) holds a current copy
+ * of the instance; that answer is dmlogd's too (its copy, provably as new as every change
+ * dmlogd acknowledged). Every other request, and IN_SYNC without such a copy, goes to dmlogd.
  * A reply the kernel would refuse (a CTR device name longer than 127 bytes, a status text over
  * 255) becomes -EMSGSIZE; the reconnect-loop CTR, which has no reply buffer, always gets
  * data_size 0 (the codec sees to both).
@@ -56,19 +59,29 @@ enum relay_policy {
 struct relay_options {
 	/* libdmlog's options: servers, TLS files (the node certificate), verify_name, connect
 	 * timeout, reconnect backoff. request_timeout_ms and max_in_flight are ignored: the relay
-	 * sets them from the policy and max_outstanding. */
+	 * sets them from the policy and max_outstanding. max_redirects 0 means 10000: during an
+	 * election every round of "the leader is (still) X" is a redirect, and the request's
+	 * deadline bounds the wait anyway. */
 	struct dmlog_options client;
 	enum relay_policy policy;
 	uint32_t fail_after_ms;    /* RELAY_POLICY_FAIL; default 10000 */
 	uint32_t expire_after_ms;  /* RELAY_POLICY_WAIT; default 20000 */
 	uint32_t max_outstanding;  /* 1..RELAY_OUTSTANDING_MAX; default 4096 */
 	uint32_t keepalive_ms;     /* ping period; default 2000; UINT32_MAX: no pings */
+	/* Local reads (replica.h): IN_SYNC answered from a copy fed by dmlogd while it is
+	 * provably current. On unless no_local_reads. */
+	bool no_local_reads;
+	uint32_t lease_margin_ms;  /* taken off each feed lease; 0: 50 + lease/20 */
+	uint32_t copy_retry_ms;    /* a failed or ended copy is retried after; 0: 1000 */
 };
 
 struct relay_stats {
-	uint64_t requests;                          /* valid requests submitted to dmlogd */
+	uint64_t requests;                          /* valid requests handled (relayed or local) */
 	uint64_t by_type[ULOG_CODEC_TYPE_MAX + 1];  /* of those, per request type */
-	uint64_t answered;                          /* replies carrying dmlogd's answer */
+	uint64_t answered;                          /* replies carrying dmlogd's answer (from
+						     * dmlogd or from its copy) */
+	uint64_t local_in_sync;                     /* IN_SYNC answered from a copy */
+	uint64_t remote_in_sync;                    /* IN_SYNC relayed to dmlogd */
 	uint64_t server_errors;                     /* of those, negative errnos from dmlogd */
 	uint64_t rejected;                          /* answered -EINVAL by the bridge */
 	uint64_t dropped;                           /* datagrams dropped without a reply */
@@ -80,6 +93,15 @@ struct relay_stats {
 	uint32_t outstanding_peak;
 	uint32_t pauses;                            /* times reading stopped at the limit */
 	bool connected;                             /* the library holds a ready connection */
+	uint32_t copies;                            /* complete IN_SYNC copies held now */
+	bool leased;                                /* their lease runs now */
+};
+
+/* Time from a datagram's arrival to its reply having been sent, for IN_SYNCs answered
+ * locally: how many, and nanosecond quantiles (100 ns resolution; 0 when none). */
+struct relay_local_latency {
+	uint64_t count;
+	uint64_t p50_ns, p90_ns, p99_ns, max_ns;
 };
 
 /* Creates a relay reading from t (transport_start() is called here) and relaying to the
@@ -103,7 +125,15 @@ int relay_reconfigure(struct relay *r, const struct relay_options *o, char *err,
 
 void relay_get_stats(const struct relay *r, struct relay_stats *out);
 
-/* Logs the counters and the state of the connection (SIGUSR1). */
+void relay_get_local_latency(const struct relay *r, struct relay_local_latency *out);
+
+struct replica_stats;
+/* The replica's counters (all zero with no_local_reads). */
+void relay_get_replica_stats(const struct relay *r, struct replica_stats *out);
+
+/* Logs the counters and the state of the connection (SIGUSR1), among them one line
+ * "state dump: local_reads local=N remote=N ..." with the replica's counters and the local
+ * answer's latency. */
 void relay_dump(const struct relay *r);
 
 #endif /* DMLOG_BRIDGE_RELAY_H */

@@ -18,6 +18,11 @@
 
 struct dmlog_async;
 struct event;
+struct replica;
+
+/* Local answer latency histogram: 100 ns buckets up to 100 us, then one overflow bucket. */
+#define RELAY_LAT_BUCKET_NS 100
+#define RELAY_LAT_BUCKETS 1001
 
 /* A log's short UUID (last 8 characters) for a log line, quoted if the kernel sent odd bytes.
  * Valid within the full expression (the log call) it appears in. */
@@ -50,6 +55,9 @@ struct relay {
 	bool link_up;                   /* the last keepalive ping was answered */
 	bool link_reported;             /* link_up was logged at least once */
 	struct relay_stats stats;
+	struct replica *replica;        /* local IN_SYNC answers; NULL with no_local_reads */
+	uint64_t lat[RELAY_LAT_BUCKETS];
+	uint64_t lat_max_ns;
 	/* warning rate limit: at most RELAY_WARN_BURST lines per RELAY_WARN_WINDOW seconds */
 	time_t warn_window;
 	unsigned warn_count;
@@ -73,5 +81,16 @@ void relay_reply_send(struct relay *r, const struct ulog_codec_hdr *hdr, bool re
 /* relay_reply_send() of an error (a negative errno) with no data. */
 void relay_reply_error(struct relay *r, const struct ulog_codec_hdr *hdr, bool reconnect,
 		       int error);
+
+/* relay_local.c: CLOCK_MONOTONIC in ns (the start of a datagram's handling). */
+uint64_t relay_local_now_ns(void);
+
+/* Answers IN_SYNC req from the replica's copy if it holds a current one (counted, timed from
+ * t0): true when answered, false when dmlogd must answer. */
+bool relay_local_answer(struct relay *r, const struct ulog_codec_req *req, uint64_t t0);
+
+/* The replica's done hook: a request of it completed on handle ac (the retired handle may
+ * have drained). */
+void relay_local_on_replica_done(void *arg, struct dmlog_async *ac);
 
 #endif /* DMLOG_BRIDGE_RELAY_IMPL_H */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,18 @@ struct fsm {
 	struct fsm_peer peers[FSM_PEERS_MAX]; /* sorted by raft id */
 	uint64_t applied;
 	char errmsg[256];
+	/* the feed's event queue (not replicated, not in snapshots) */
+	bool recording;
+	bool overflow;                  /* events were lost: the queue is one reset */
+	struct fsm_event *events;
+	size_t nevents, capevents;
+	atomic_bool pending;
+	bool queued_now;                /* the entry being applied queued events */
+	fsm_feed_notify_fn notify;
+	void *notify_arg;
 };
+
+static void fsm_engine_event(void *arg, const struct engine_event *ev);
 
 struct fsm *fsm_new(uint32_t dedup_window)
 {
@@ -46,6 +58,7 @@ struct fsm *fsm_new(uint32_t dedup_window)
 		return NULL;
 	}
 	pthread_mutex_init(&f->lock, NULL);
+	atomic_init(&f->pending, false);
 	return f;
 }
 
@@ -55,8 +68,126 @@ void fsm_free(struct fsm *f)
 		return;
 	engine_free(f->engine);
 	dedup_free(f->dedup);
+	free(f->events);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
+}
+
+/* ---------------------------------------------------------------- the feed's events */
+
+void fsm_feed_init(struct fsm *f, fsm_feed_notify_fn fn, void *arg)
+{
+	f->notify = fn;
+	f->notify_arg = arg;
+}
+
+void fsm_feed_record(struct fsm *f, bool on)
+{
+	/* Without a listener the engine skips the work of reporting (a master RESUME's scan). */
+	if (on != f->recording)
+		engine_set_events(f->engine, on ? fsm_engine_event : NULL, f);
+	f->recording = on;
+	if (!on) {
+		f->nevents = 0;
+		f->overflow = false;
+		atomic_store(&f->pending, false);
+	}
+}
+
+bool fsm_feed_pending(const struct fsm *f)
+{
+	return atomic_load(&f->pending);
+}
+
+/* Locked: everything queued becomes one reset. */
+static void feed_reset(struct fsm *f)
+{
+	f->overflow = true;
+	f->nevents = 0;
+	f->queued_now = true;
+	atomic_store(&f->pending, true);
+}
+
+/* Whether ev extends the last queued event: the same log and direction, the next region on
+ * either side (resync walks regions in order; a batch of them makes one range). */
+static bool feed_coalesce(struct fsm_event *last, const struct engine_event *ev)
+{
+	if (last->kind != ENGINE_EVENT_SYNC || ev->kind != ENGINE_EVENT_SYNC ||
+	    last->in_sync != ev->in_sync || strcmp(last->uuid, ev->uuid) != 0)
+		return false;
+	if (ev->first == last->last + 1) {
+		last->last = ev->last;
+		return true;
+	}
+	if (ev->last + 1 == last->first) {
+		last->first = ev->first;
+		return true;
+	}
+	return false;
+}
+
+/* Engine event function, under the lock (apply or node loss). */
+static void fsm_engine_event(void *arg, const struct engine_event *ev)
+{
+	struct fsm *f = arg;
+	struct fsm_event *e;
+
+	if (!f->recording || f->overflow)
+		return;
+	if (f->nevents && feed_coalesce(&f->events[f->nevents - 1], ev))
+		return;
+	if (f->nevents == f->capevents) {
+		size_t cap = f->capevents ? f->capevents * 2 : 64;
+		struct fsm_event *v;
+
+		if (cap > FSM_FEED_EVENTS_MAX)
+			cap = FSM_FEED_EVENTS_MAX;
+		v = f->nevents < cap ? realloc(f->events, cap * sizeof(*v)) : NULL;
+		if (!v) {
+			feed_reset(f); /* full, or no memory: the bridges rebuild their copies */
+			return;
+		}
+		f->events = v;
+		f->capevents = cap;
+	}
+	e = &f->events[f->nevents++];
+	memset(e, 0, sizeof(*e));
+	e->kind = (int)ev->kind;
+	snprintf(e->uuid, sizeof(e->uuid), "%s", ev->uuid);
+	if (ev->node)
+		snprintf(e->node, sizeof(e->node), "%s", ev->node);
+	e->luid = ev->luid;
+	e->first = ev->first;
+	e->last = ev->last;
+	e->in_sync = ev->in_sync;
+	e->resumed = ev->resumed;
+	e->sticky = ev->sticky;
+	e->gone = ev->gone;
+	f->queued_now = true;
+	atomic_store(&f->pending, true);
+}
+
+void fsm_feed_take(struct fsm *f, void (*fn)(void *arg, const struct fsm_event *ev), void *arg)
+{
+	if (f->overflow) {
+		struct fsm_event reset;
+
+		memset(&reset, 0, sizeof(reset));
+		reset.kind = FSM_EVENT_RESET;
+		fn(arg, &reset);
+	} else {
+		for (size_t i = 0; i < f->nevents; i++)
+			fn(arg, &f->events[i]);
+	}
+	f->nevents = 0;
+	f->overflow = false;
+	atomic_store(&f->pending, false);
+	/* a long burst (a master resume of a huge log) gives its memory back */
+	if (f->capevents > 1024) {
+		free(f->events);
+		f->events = NULL;
+		f->capevents = 0;
+	}
 }
 
 void fsm_lock(struct fsm *f)
@@ -219,6 +350,7 @@ static int apply_op(struct fsm *f, uint64_t index, const Dmlog__NodeOp *op)
 int fsm_apply(struct fsm *f, uint64_t index, const uint8_t *buf, size_t len)
 {
 	Dmlog__PeerEntry *e = dmlog__peer_entry__unpack(NULL, len, buf);
+	fsm_feed_notify_fn notify;
 	int rc = 0;
 
 	if (!e) {
@@ -227,6 +359,7 @@ int fsm_apply(struct fsm *f, uint64_t index, const uint8_t *buf, size_t len)
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&f->lock);
+	f->queued_now = false;
 	for (size_t i = 0; i < e->n_commands && rc == 0; i++) {
 		const Dmlog__Command *c = e->commands[i];
 
@@ -256,8 +389,11 @@ int fsm_apply(struct fsm *f, uint64_t index, const uint8_t *buf, size_t len)
 	else
 		snprintf(f->errmsg, sizeof(f->errmsg), "entry %llu: %s", (unsigned long long)index,
 			 strerror(-rc));
+	notify = f->queued_now ? f->notify : NULL;
 	pthread_mutex_unlock(&f->lock);
 	dmlog__peer_entry__free_unpacked(e, NULL);
+	if (notify)
+		notify(f->notify_arg);
 	return rc;
 }
 
@@ -328,6 +464,7 @@ int fsm_restore(struct fsm *f, const uint8_t *buf, size_t len)
 	const uint8_t *p;
 	uint8_t d[FSM_DIGEST];
 	char why[200] = "";
+	fsm_feed_notify_fn notify;
 
 	if (len < 8 + 4 + FSM_DIGEST || memcmp(buf, FSM_MAGIC, 8) != 0) {
 		snprintf(f->errmsg, sizeof(f->errmsg), "snapshot: not a dmlogd snapshot");
@@ -382,16 +519,23 @@ int fsm_restore(struct fsm *f, const uint8_t *buf, size_t len)
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&f->lock);
+	if (f->recording)
+		engine_set_events(eng, fsm_engine_event, f);
 	engine_free(f->engine);
 	dedup_free(f->dedup);
 	f->engine = eng;
+	if (f->recording)
+		feed_reset(f); /* a new state: every copy must be rebuilt */
 	f->dedup = dd;
 	f->nleases = nleases;
 	memcpy(f->leases, leases, nleases * sizeof(leases[0]));
 	f->npeers = npeers;
 	memcpy(f->peers, peers, npeers * sizeof(peers[0]));
 	f->applied = applied;
+	notify = f->recording ? f->notify : NULL;
 	pthread_mutex_unlock(&f->lock);
+	if (notify)
+		notify(f->notify_arg);
 	return 0;
 }
 

@@ -13,6 +13,13 @@
  * Results travel through the exactly-once table: applying a NodeOp stores its result under
  * (node, client_id, request_id), and the submitter, told the entry was applied, reads it there.
  * A command whose key is already in the table is not applied again (a retry).
+ *
+ * The feed's events (feed.h): while recording is on, everything the engine reports about what
+ * IN_SYNC answers (engine.h, "output events") is queued, in apply order, for the libevent
+ * thread to push to the bridges; the raft thread calls the notify function after an entry that
+ * queued events. The queue is bounded (FSM_FEED_EVENTS_MAX): beyond it, and when a snapshot
+ * replaces the state, the queue collapses into one reset event (every copy must be rebuilt).
+ * Events never influence the replicated state.
  */
 #ifndef DMLOG_FSM_H
 #define DMLOG_FSM_H
@@ -35,6 +42,21 @@ struct fsm_peer {
 	uint64_t incarnation;           /* 0: not known yet */
 	char id[FSM_PEER_ID_MAX + 1];
 	char client_address[FSM_PEER_ADDRESS_MAX + 1];
+};
+
+#define FSM_FEED_EVENTS_MAX 16384
+
+/* kind of an fsm_event beyond the engine's: the queue was reset (see the file comment) */
+#define FSM_EVENT_RESET 0
+
+/* One queued engine event (engine.h's struct engine_event with its strings copied). */
+struct fsm_event {
+	int kind;                       /* enum engine_event_kind, or FSM_EVENT_RESET */
+	char uuid[ENGINE_UUID_MAX + 1];
+	char node[ENGINE_NODE_NAME_MAX + 1];
+	uint64_t luid;
+	uint64_t first, last;
+	bool in_sync, resumed, sticky, gone;
 };
 
 struct fsm;
@@ -83,5 +105,20 @@ void fsm_peers(const struct fsm *f, void (*fn)(void *arg, const struct fsm_peer 
 /* The SHA-256 of the state's snapshot and the applied index it is at (takes the lock). 0 or
  * -ENOMEM. */
 int fsm_digest(struct fsm *f, uint8_t out[32], uint64_t *applied);
+
+/* Raft thread, outside the lock, after an entry that queued feed events. */
+typedef void (*fsm_feed_notify_fn)(void *arg);
+
+/* Sets the notify function (before the raft service starts). */
+void fsm_feed_init(struct fsm *f, fsm_feed_notify_fn fn, void *arg);
+
+/* Locked: starts (true) or stops recording feed events; stopping drops what is queued. */
+void fsm_feed_record(struct fsm *f, bool on);
+
+/* Any thread, without the lock: whether events are queued (a hint; take them locked). */
+bool fsm_feed_pending(const struct fsm *f);
+
+/* Locked: hands every queued event to fn, in order, and empties the queue. */
+void fsm_feed_take(struct fsm *f, void (*fn)(void *arg, const struct fsm_event *ev), void *arg);
 
 #endif /* DMLOG_FSM_H */

@@ -38,6 +38,7 @@
 #include "batch.h"
 #include "config.h"
 #include "engine.h"
+#include "feed.h"
 #include "fsm.h"
 #include "lease.h"
 #include "log.h"
@@ -248,6 +249,7 @@ static void on_leader_change(void *arg, bool leader)
 
 	log_notice("raft leadership %s", leader ? "gained" : "lost");
 	lease_set_leader(srv->lease, leader);
+	feed_leader(srv->feed, leader);
 	if (leader) {
 		struct raftsvc_status st;
 
@@ -292,11 +294,19 @@ static int fsm_cb_restore(void *arg, const uint8_t *buf, size_t len)
 static void dump_state(struct server *srv)
 {
 	struct engine_log_info li;
+	struct feed_stats fs;
 	const struct engine *e;
 
 	log_notice("state dump: leader=%s connections=%u nodes=%u batch=%zu applied=%llu",
 		   server_is_leader(srv) ? "yes" : "no", srv->nsessions, lease_count(srv->lease),
 		   batch_pending(srv->batch), (unsigned long long)fsm_applied_index(srv->fsm));
+	feed_get_stats(srv->feed, &fs);
+	log_notice("state dump: feed clients=%u watches=%u holds=%u pushes=%llu changes=%llu "
+		   "grants=%llu held=%llu held_by_expiry=%llu resets=%llu",
+		   fs.clients, fs.watches, fs.holds, (unsigned long long)fs.pushes,
+		   (unsigned long long)fs.changes, (unsigned long long)fs.grants,
+		   (unsigned long long)fs.held, (unsigned long long)fs.held_by_expiry,
+		   (unsigned long long)fs.resets);
 	fsm_lock(srv->fsm);
 	e = fsm_engine(srv->fsm);
 	for (size_t i = 0; engine_log_info_at(e, i, &li) == 0; i++)
@@ -441,6 +451,8 @@ static void daemon_cleanup(struct daemon *d)
 	session_close_all(&d->srv);
 	raftsvc_stop(d->srv.raft);
 	d->srv.raft = NULL;
+	feed_free(d->srv.feed); /* after the raft thread, which notifies it */
+	d->srv.feed = NULL;
 	batch_free(d->srv.batch);
 	lease_free(d->srv.lease);
 	fsm_free(d->srv.fsm);
@@ -532,7 +544,8 @@ int server_main(int argc, char *argv[])
 	srv->batch = batch_new(srv);
 	srv->lease = srv->base ? lease_new(srv) : NULL;
 	srv->announce_timer = event_new(srv->base, -1, EV_PERSIST, announce_tick, srv);
-	if (!srv->fsm || !srv->batch || !srv->lease || !srv->announce_timer ||
+	srv->feed = srv->fsm && srv->base ? feed_new(srv) : NULL;
+	if (!srv->fsm || !srv->batch || !srv->lease || !srv->announce_timer || !srv->feed ||
 	    session_reads_init(srv) != 0) {
 		log_err("cannot start: out of memory");
 		daemon_cleanup(&d);

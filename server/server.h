@@ -3,7 +3,8 @@
  * One struct server lives for the whole process. Everything in it is touched only on the
  * libevent thread, except `fsm` (locked; the raft thread applies to it and reads the peer table
  * to authorize peer connections) and `raft` (its own thread behind a queue). Sessions, the
- * group-commit batch, the node lease tracker and the reads waiting for a read lease hang off it.
+ * group-commit batch, the node lease tracker, the IN_SYNC feed and the reads waiting for a read
+ * lease hang off it.
  */
 #ifndef DMLOG_SERVER_H
 #define DMLOG_SERVER_H
@@ -22,6 +23,7 @@ struct fsm;
 struct raftsvc;
 struct batch;
 struct lease;
+struct feed;
 struct session;
 struct tls_holder;
 struct session_parked;
@@ -46,6 +48,7 @@ struct server {
 	struct raftsvc *raft;
 	struct batch *batch;
 	struct lease *lease;
+	struct feed *feed;           /* the IN_SYNC feed to the bridges (feed.h) */
 	struct server_limits lim;
 	const char *id;              /* this peer's id */
 	const char *listen;          /* the client address this server listens on */

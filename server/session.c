@@ -19,6 +19,7 @@
 #include "batch.h"
 #include "dmlog.pb-c.h"
 #include "engine.h"
+#include "feed.h"
 #include "frame.h"
 #include "fsm.h"
 #include "lease.h"
@@ -51,6 +52,7 @@ struct session {
 	bool read_paused;
 	const uint8_t *frame;    /* the frame being dispatched (for parking a read) */
 	uint32_t frame_len;
+	struct feed_client *feed; /* its IN_SYNC feed, once it watched something */
 };
 
 /* A read waiting for the read lease (see session.h). */
@@ -91,6 +93,16 @@ uint64_t session_client_id(const struct session *s)
 	return s->client_id;
 }
 
+struct feed_client *session_feed(const struct session *s)
+{
+	return s->feed;
+}
+
+void session_set_feed(struct session *s, struct feed_client *fc)
+{
+	s->feed = fc;
+}
+
 void session_ref(struct session *s)
 {
 	s->refs++;
@@ -124,6 +136,12 @@ static void session_close(struct session *s)
 	}
 	LIST_REMOVE(s, link);
 	s->srv->nsessions--;
+	if (s->feed) {
+		struct feed_client *fc = s->feed;
+
+		s->feed = NULL;
+		feed_session_closed(s->srv->feed, fc);
+	}
 	session_unref(s);
 }
 
@@ -205,8 +223,8 @@ static void session_maybe_resume_reading(struct session *s)
 	}
 }
 
-void session_reply_result(struct session *s, uint64_t id, uint32_t op,
-			  const struct dedup_result *res)
+void session_reply_release(struct session *s, uint64_t id, uint32_t op,
+			   const struct dedup_result *res)
 {
 	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 	struct opmap_reply store;
@@ -219,6 +237,36 @@ void session_reply_result(struct session *s, uint64_t id, uint32_t op,
 	opmap_reply(op, res, &store, &m);
 	session_send(s, &m);
 	session_maybe_resume_reading(s);
+}
+
+void session_reply_release_error(struct session *s, uint64_t id, int err, const char *msg)
+{
+	if (s->in_flight)
+		s->in_flight--;
+	if (!session_alive(s))
+		return;
+	session_reply_error(s, id, err, msg);
+	session_maybe_resume_reading(s);
+}
+
+void session_reply_release_not_leader(struct session *s, uint64_t id)
+{
+	if (s->in_flight)
+		s->in_flight--;
+	if (!session_alive(s))
+		return;
+	session_reply_not_leader(s, id);
+	session_maybe_resume_reading(s);
+}
+
+void session_reply_result(struct session *s, uint64_t id, uint32_t op,
+			  const struct dedup_result *res)
+{
+	/* Every change applied so far is pushed before this reply (feed_hold.c, "the rule"). */
+	feed_drain(s->srv->feed);
+	if (session_alive(s) && feed_hold(s->srv->feed, s, id, op, res))
+		return;
+	session_reply_release(s, id, op, res);
 }
 
 void session_reply(struct session *s, const Dmlog__ServerMessage *m)
@@ -263,6 +311,7 @@ static void session_hello(struct session *s, const Dmlog__ClientMessage *cm)
 	hr.role = (char *)tls_role_name(s->id.role);
 	hr.identity = s->id.name;
 	hr.lease_ms = s->srv->lim.node_lease_ms;
+	hr.features = DMLOG__FEATURE__FEATURE_FEED;
 	m.id = cm->id;
 	m.body_case = DMLOG__SERVER_MESSAGE__BODY_HELLO;
 	m.hello = &hr;
@@ -285,7 +334,10 @@ static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 	 * term's barrier is applied, so every entry committed by an earlier leader is in the
 	 * applied state, and every mutation it acknowledged itself was applied before its reply)
 	 * and it holds the read lease, so no other leader can exist that could have acknowledged
-	 * anything since (raftsvc_lease.c). Reads without the lease wait in session_park(). */
+	 * anything since (raftsvc_lease.c). Reads without the lease wait in session_park().
+	 * The feed's pending pushes go first, so a bridge never answers locally from a copy older
+	 * than an answer it got here. */
+	feed_drain(s->srv->feed);
 	fsm_lock(s->srv->fsm);
 	engine_read(fsm_engine(s->srv->fsm), req, &res);
 	fsm_unlock(s->srv->fsm);
@@ -501,6 +553,22 @@ static void session_admin_change(struct session *s, const Dmlog__ClientMessage *
 		session_reply_error(s, cm->id, rc, err);
 }
 
+/* The IN_SYNC feed's requests (feed.h). Traffic renews the node's session lease too. */
+static void session_feed_request(struct session *s, const Dmlog__ClientMessage *cm)
+{
+	if (s->id.role != TLS_ROLE_NODE) {
+		session_reject(s, cm->id, -EPERM, "feed requests are for the node role only");
+		return;
+	}
+	lease_touch(s->srv->lease, s->id.name);
+	if (cm->body_case == DMLOG__CLIENT_MESSAGE__BODY_WATCH)
+		feed_watch(s->srv->feed, s, cm->id, cm->watch);
+	else if (cm->body_case == DMLOG__CLIENT_MESSAGE__BODY_UNWATCH)
+		feed_unwatch(s->srv->feed, s, cm->id, cm->unwatch);
+	else
+		feed_ack(s->srv->feed, s, cm->id, cm->feed_ack);
+}
+
 static void session_dispatch(struct session *s, const Dmlog__ClientMessage *cm)
 {
 	if (cm->body_case == DMLOG__CLIENT_MESSAGE__BODY__NOT_SET) {
@@ -539,6 +607,11 @@ static void session_dispatch(struct session *s, const Dmlog__ClientMessage *cm)
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD:
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE:
 		session_admin_change(s, cm);
+		return;
+	case DMLOG__CLIENT_MESSAGE__BODY_WATCH:
+	case DMLOG__CLIENT_MESSAGE__BODY_UNWATCH:
+	case DMLOG__CLIENT_MESSAGE__BODY_FEED_ACK:
+		session_feed_request(s, cm);
 		return;
 	default:
 		if (opmap_op(cm->body_case))

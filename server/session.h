@@ -40,9 +40,28 @@ const char *session_identity(const struct session *s);
 uint64_t session_client_id(const struct session *s);
 
 /* Sends the reply of `op` for request `id` (typed result or error), then lets the session read
- * again if it had stopped for too many requests in flight. No-op on a dead session. */
+ * again if it had stopped for too many requests in flight. No-op on a dead session. A reply
+ * that acknowledges a change of what IN_SYNC answers may be held by the feed first (feed.h);
+ * the feed's pushes always go out before it. */
 void session_reply_result(struct session *s, uint64_t id, uint32_t op,
 			  const struct dedup_result *res);
+
+/* The second half of session_reply_result(): sends now (the feed releasing a held reply). */
+void session_reply_release(struct session *s, uint64_t id, uint32_t op,
+			   const struct dedup_result *res);
+
+/* Like session_reply_release() with an Error reply instead of the result. */
+void session_reply_release_error(struct session *s, uint64_t id, int err, const char *msg);
+
+/* Releases a request that was not applied because leadership was lost or the server is
+ * stopping: the client is told "not leader" and retries where the leader is. */
+void session_reply_release_not_leader(struct session *s, uint64_t id);
+
+struct feed_client;
+
+/* The session's feed client (feed.c), NULL before it watched anything. */
+struct feed_client *session_feed(const struct session *s);
+void session_set_feed(struct session *s, struct feed_client *fc);
 
 /* Sends an Error reply for request id. */
 void session_reply_error(struct session *s, uint64_t id, int err, const char *msg);

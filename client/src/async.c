@@ -54,6 +54,13 @@ void async_enter(struct dmlog_async *ac)
 
 bool async_leave(struct dmlog_async *ac)
 {
+	if (ac->depth == 1 && ac->down_pending && !ac->freeing) {
+		struct dmlog_push down = {.type = DMLOG_PUSH_LINK_DOWN};
+
+		ac->down_pending = false;
+		if (ac->push_cb)
+			ac->push_cb(ac, &down, ac->push_arg);
+	}
 	if (--ac->depth == 0 && ac->freeing) {
 		async_destroy(ac);
 		return true;
@@ -214,6 +221,20 @@ DMLOG_API uint32_t dmlog_async_lease_ms(const struct dmlog_async *ac)
 DMLOG_API uint64_t dmlog_async_client_id(const struct dmlog_async *ac)
 {
 	return ac ? ac->client_id : 0;
+}
+
+DMLOG_API void dmlog_async_set_push_cb(struct dmlog_async *ac, dmlog_async_push_cb *cb,
+				       void *arg)
+{
+	if (!ac)
+		return;
+	ac->push_cb = cb;
+	ac->push_arg = cb ? arg : NULL;
+}
+
+DMLOG_API uint32_t dmlog_async_features(const struct dmlog_async *ac)
+{
+	return ac ? ac->features : 0;
 }
 
 DMLOG_API int dmlog_async_submit(struct dmlog_async *ac, const struct dmlog_request *req,

@@ -91,6 +91,34 @@ DMLOG_API int dmlog_async_ping(struct dmlog_async *ac, dmlog_async_cb *cb, void 
 	return dmlog_async_submit(ac, &req, cb, arg);
 }
 
+DMLOG_API int dmlog_async_watch(struct dmlog_async *ac, const struct dmlog_log_ref *log,
+				dmlog_async_cb *cb, void *arg)
+{
+	struct dmlog_request req = async_ops_request(DMLOG_OP_WATCH, log);
+
+	return dmlog_async_submit(ac, &req, cb, arg);
+}
+
+DMLOG_API int dmlog_async_unwatch(struct dmlog_async *ac, uint64_t feed_id, uint64_t watch_id,
+				  dmlog_async_cb *cb, void *arg)
+{
+	struct dmlog_request req = async_ops_request(DMLOG_OP_UNWATCH, NULL);
+
+	req.feed_id = feed_id;
+	req.watch_id = watch_id;
+	return dmlog_async_submit(ac, &req, cb, arg);
+}
+
+DMLOG_API int dmlog_async_feed_ack(struct dmlog_async *ac, uint64_t feed_id, uint64_t seq,
+				   dmlog_async_cb *cb, void *arg)
+{
+	struct dmlog_request req = async_ops_request(DMLOG_OP_FEED_ACK, NULL);
+
+	req.feed_id = feed_id;
+	req.seq = seq;
+	return dmlog_async_submit(ac, &req, cb, arg);
+}
+
 DMLOG_API int dmlog_async_admin_status(struct dmlog_async *ac, dmlog_async_cb *cb, void *arg)
 {
 	struct dmlog_request req = async_ops_request(DMLOG_OP_ADMIN_STATUS, NULL);

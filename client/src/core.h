@@ -57,6 +57,10 @@ struct dmlog_async {
 	uint32_t refused_mask;           /* configured servers that failed permanently */
 	uint64_t hello_id;
 	uint32_t lease_ms;               /* from the last HelloReply */
+	uint32_t features;               /* from the last HelloReply (DMLOG_FEATURE_*) */
+	bool down_pending;               /* a ready connection ended: tell the push callback */
+	dmlog_async_push_cb *push_cb;    /* server pushes (NULL: dropped) */
+	void *push_arg;
 	int deferred_err;                /* a write failure waiting for the timer */
 	char last_error[DMLOG_ERRMSG_SIZE]; /* the last connection failure */
 
@@ -71,7 +75,9 @@ void async_format(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Brackets every entry from the event loop. async_leave() returns true when it released the
- * handle (which must not be touched any more). */
+ * handle (which must not be touched any more). Leaving the outermost bracket first tells the
+ * push callback about a ready connection that ended inside it (DMLOG_PUSH_LINK_DOWN), so that
+ * it hears of it before anything from the next connection and outside the link's code. */
 void async_enter(struct dmlog_async *ac);
 bool async_leave(struct dmlog_async *ac);
 

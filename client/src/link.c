@@ -53,6 +53,8 @@ static void link_drop(struct dmlog_async *ac)
 {
 	struct req *r;
 
+	if (ac->state == LINK_READY)
+		ac->down_pending = true; /* pushes of this connection are void (async_leave()) */
 	conn_free(ac->conn);
 	ac->conn = NULL;
 	if (ac->timer)
@@ -236,6 +238,7 @@ static void link_ready(struct dmlog_async *ac, const Dmlog__HelloReply *hello)
 
 	ac->state = LINK_READY;
 	ac->lease_ms = hello->lease_ms;
+	ac->features = hello->features;
 	evtimer_del(ac->timer);
 	ac->failed_attempts = 0;
 	ac->hello_redirects = 0;
@@ -353,6 +356,23 @@ static void link_on_reply(struct dmlog_async *ac, const Dmlog__ServerMessage *m)
 	}
 }
 
+/* A message the server sent on its own (id 0): a push of the IN_SYNC feed. */
+static void link_on_push(struct dmlog_async *ac, const Dmlog__ServerMessage *m)
+{
+	struct dmlog_push p;
+
+	if (m->body_case != DMLOG__SERVER_MESSAGE__BODY_FEED_PUSH || !ac->push_cb)
+		return;
+	if (msg_push(m->feed_push, &p) != 0) {
+		/* A push that cannot be delivered breaks the copies: end the connection, which
+		 * the callback hears as LINK_DOWN (every copy gone). */
+		link_fail(ac, -ENOMEM, "out of memory for a push", 0);
+		return;
+	}
+	ac->push_cb(ac, &p, ac->push_arg);
+	msg_push_release(&p);
+}
+
 static void link_on_frame(void *arg, const uint8_t *payload, size_t len)
 {
 	struct dmlog_async *ac = arg;
@@ -375,6 +395,8 @@ static void link_on_frame(void *arg, const uint8_t *payload, size_t len)
 			  ac->state == LINK_READY ? 0 : LINK_PERMANENT);
 	} else if (ac->state == LINK_HELLO) {
 		link_on_hello(ac, m);
+	} else if (ac->state == LINK_READY && m->id == 0) {
+		link_on_push(ac, m);
 	} else if (ac->state == LINK_READY) {
 		link_on_reply(ac, m);
 	}

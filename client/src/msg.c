@@ -60,6 +60,9 @@ DMLOG_API const char *dmlog_op_name(enum dmlog_op op)
 	case DMLOG_OP_ADMIN_STATUS: return "ADMIN_STATUS";
 	case DMLOG_OP_ADMIN_LIST_LOGS: return "ADMIN_LIST_LOGS";
 	case DMLOG_OP_ADMIN_SHOW_LOG: return "ADMIN_SHOW_LOG";
+	case DMLOG_OP_WATCH: return "WATCH";
+	case DMLOG_OP_UNWATCH: return "UNWATCH";
+	case DMLOG_OP_FEED_ACK: return "FEED_ACK";
 	}
 	return "UNKNOWN";
 }
@@ -92,7 +95,7 @@ static int check_request(const struct dmlog_request *req, char *cause, size_t ca
 		snprintf(cause, cause_len, "request type %d unknown", (int)req->op);
 		return -EINVAL;
 	}
-	if (is_dm_op(req->op) || req->op == DMLOG_OP_ADMIN_SHOW_LOG) {
+	if (is_dm_op(req->op) || req->op == DMLOG_OP_ADMIN_SHOW_LOG || req->op == DMLOG_OP_WATCH) {
 		int rc = check_uuid(req->log.uuid, name, cause, cause_len);
 
 		if (rc)
@@ -169,6 +172,9 @@ int msg_encode(const struct dmlog_request *req, uint64_t id, uint8_t **frame, si
 		Dmlog__StatusRequest admin_status;
 		Dmlog__ListLogsRequest admin_list_logs;
 		Dmlog__ShowLogRequest admin_show_log;
+		Dmlog__Watch watch;
+		Dmlog__Unwatch unwatch;
+		Dmlog__FeedAck feed_ack;
 	} b;
 	int rc;
 
@@ -178,7 +184,7 @@ int msg_encode(const struct dmlog_request *req, uint64_t id, uint8_t **frame, si
 	dmlog__client_message__init(&cm);
 	cm.id = id;
 	dmlog__log_ref__init(&log);
-	if (is_dm_op(req->op)) {
+	if (is_dm_op(req->op) || req->op == DMLOG_OP_WATCH) {
 		log.uuid = mut_str(req->log.uuid);
 		log.luid = req->log.luid;
 		log.request_version = req->log.version;
@@ -285,6 +291,26 @@ int msg_encode(const struct dmlog_request *req, uint64_t id, uint8_t **frame, si
 		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG;
 		cm.admin_show_log = &b.admin_show_log;
 		break;
+	case DMLOG_OP_WATCH:
+		dmlog__watch__init(&b.watch);
+		b.watch.log = &log;
+		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_WATCH;
+		cm.watch = &b.watch;
+		break;
+	case DMLOG_OP_UNWATCH:
+		dmlog__unwatch__init(&b.unwatch);
+		b.unwatch.feed_id = req->feed_id;
+		b.unwatch.watch_id = req->watch_id;
+		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_UNWATCH;
+		cm.unwatch = &b.unwatch;
+		break;
+	case DMLOG_OP_FEED_ACK:
+		dmlog__feed_ack__init(&b.feed_ack);
+		b.feed_ack.feed_id = req->feed_id;
+		b.feed_ack.seq = req->seq;
+		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_FEED_ACK;
+		cm.feed_ack = &b.feed_ack;
+		break;
 	}
 #undef LOG_ONLY
 	rc = msg_pack(&cm, frame, len, cause, cause_len);
@@ -334,6 +360,8 @@ static Dmlog__ServerMessage__BodyCase expected_body(enum dmlog_op op)
 	case DMLOG_OP_ADMIN_STATUS: return DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATUS;
 	case DMLOG_OP_ADMIN_LIST_LOGS: return DMLOG__SERVER_MESSAGE__BODY_ADMIN_LOGS;
 	case DMLOG_OP_ADMIN_SHOW_LOG: return DMLOG__SERVER_MESSAGE__BODY_ADMIN_LOG;
+	case DMLOG_OP_WATCH: return DMLOG__SERVER_MESSAGE__BODY_WATCH;
+	case DMLOG_OP_FEED_ACK: return DMLOG__SERVER_MESSAGE__BODY_FEED_GRANT;
 	default: return DMLOG__SERVER_MESSAGE__BODY_DONE;
 	}
 }
@@ -519,6 +547,22 @@ int msg_result(enum dmlog_op op, uint64_t id, const Dmlog__ServerMessage *m,
 	case DMLOG_OP_ADMIN_SHOW_LOG:
 		rc = detail_from(m->admin_log, &res->log);
 		break;
+	case DMLOG_OP_WATCH:
+		res->watch.feed_id = m->watch->feed_id;
+		res->watch.watch_id = m->watch->watch_id;
+		res->watch.seq = m->watch->seq;
+		res->watch.sticky = m->watch->sticky;
+		res->watch.region_count = m->watch->region_count;
+		res->watch.lease_ms = m->watch->lease_ms;
+		res->watch.out_of_sync = ranges_from(m->watch->out_of_sync, m->watch->n_out_of_sync,
+						     &rc);
+		res->watch.out_of_sync_count = rc ? 0 : m->watch->n_out_of_sync;
+		break;
+	case DMLOG_OP_FEED_ACK:
+		res->grant.feed_id = m->feed_grant->feed_id;
+		res->grant.lease_ms = m->feed_grant->lease_ms;
+		res->grant.acked = m->feed_grant->acked;
+		break;
 	default:
 		break;
 	}
@@ -542,7 +586,50 @@ void msg_result_release(struct dmlog_result *res)
 	case DMLOG_OP_ADMIN_SHOW_LOG:
 		detail_release(&res->log);
 		break;
+	case DMLOG_OP_WATCH:
+		free_const(res->watch.out_of_sync);
+		res->watch.out_of_sync = NULL;
+		break;
 	default:
 		break;
 	}
+}
+
+/* ---------------------------------------------------------------- pushes */
+
+int msg_push(const Dmlog__FeedPush *p, struct dmlog_push *out)
+{
+	struct dmlog_feed_change *v = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->type = DMLOG_PUSH_FEED;
+	out->feed_id = p->feed_id;
+	out->seq = p->seq;
+	v = alloc_array(p->n_changes, sizeof(*v), &rc);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < p->n_changes; i++) {
+		const Dmlog__FeedChange *c = p->changes[i];
+
+		switch (c->kind) {
+		case DMLOG__FEED_CHANGE__KIND__SYNC: v[i].kind = DMLOG_FEED_SYNC; break;
+		case DMLOG__FEED_CHANGE__KIND__STICKY: v[i].kind = DMLOG_FEED_STICKY; break;
+		case DMLOG__FEED_CHANGE__KIND__DROP: v[i].kind = DMLOG_FEED_DROP; break;
+		default: v[i].kind = DMLOG_FEED_RESET; break; /* unknown: the safe reading */
+		}
+		v[i].watch_id = c->watch_id;
+		v[i].first = c->first;
+		v[i].last = c->last;
+		v[i].value = c->value;
+	}
+	out->changes = v;
+	out->change_count = p->n_changes;
+	return 0;
+}
+
+void msg_push_release(struct dmlog_push *p)
+{
+	free_const(p->changes);
+	p->changes = NULL;
 }

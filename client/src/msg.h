@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <dmlog/async.h>
 #include <dmlog/dmlog.h>
 
 #include "dmlog.pb-c.h"
@@ -32,5 +33,12 @@ int msg_result(enum dmlog_op op, uint64_t id, const Dmlog__ServerMessage *m,
 
 /* Releases what msg_result() allocated. */
 void msg_result_release(struct dmlog_result *res);
+
+struct dmlog_push;
+
+/* Fills out from a FeedPush (its changes array allocated; release with msg_push_release()).
+ * 0 or -ENOMEM. An unknown change kind reads as DMLOG_FEED_RESET. */
+int msg_push(const Dmlog__FeedPush *p, struct dmlog_push *out);
+void msg_push_release(struct dmlog_push *p);
 
 #endif /* DMLOG_CLIENT_MSG_H */

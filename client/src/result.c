@@ -173,6 +173,10 @@ static struct dmlog_result *result_walk(struct flat *f, const struct dmlog_resul
 	case DMLOG_OP_ADMIN_SHOW_LOG:
 		detail_copy(f, &t.log, &res->log);
 		break;
+	case DMLOG_OP_WATCH:
+		t.watch.out_of_sync = ranges_copy(f, res->watch.out_of_sync,
+						  res->watch.out_of_sync_count);
+		break;
 	default:
 		break;
 	}

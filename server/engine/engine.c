@@ -15,7 +15,17 @@
 
 struct engine *engine_new(void)
 {
-	return calloc(1, sizeof(struct engine));
+	struct engine *e = calloc(1, sizeof(struct engine));
+
+	if (e)
+		e->sink.names = (const char (*)[ENGINE_NODE_NAME_MAX + 1])e->nodes;
+	return e;
+}
+
+void engine_set_events(struct engine *e, engine_event_fn fn, void *arg)
+{
+	e->sink.fn = fn;
+	e->sink.arg = fn ? arg : NULL;
 }
 
 void engine_free(struct engine *e)
@@ -109,6 +119,7 @@ void engine_log_insert(struct engine *e, struct log *l)
 	e->logs[i] = l;
 	e->nlogs++;
 	phash_insert(&e->log_index, l->uuid_hash, l);
+	l->sink = &e->sink;
 }
 
 void engine_log_remove(struct engine *e, struct log *l)
@@ -122,9 +133,11 @@ void engine_log_remove(struct engine *e, struct log *l)
 
 void engine_log_replace(struct engine *e, struct log *old, struct log *fresh)
 {
+	log_emit_gone(old);
 	e->logs[log_pos(e, old->uuid)] = fresh;
 	phash_remove(&e->log_index, old->uuid_hash, old);
 	phash_insert(&e->log_index, fresh->uuid_hash, fresh);
+	fresh->sink = &e->sink;
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -224,10 +237,10 @@ static int apply_mutation(struct engine *e, struct log *l, struct inst *in,
 	case ENGINE_DTR:
 		return lifecycle_dtr(e, l, in);
 	case ENGINE_PRESUSPEND:
-		lifecycle_presuspend(in);
+		lifecycle_presuspend(l, in);
 		return 0;
 	case ENGINE_POSTSUSPEND:
-		lifecycle_postsuspend(in);
+		lifecycle_postsuspend(l, in);
 		return 0;
 	case ENGINE_RESUME:
 		lifecycle_resume(l, in);
@@ -332,6 +345,7 @@ int engine_node_lost(struct engine *e, const char *node)
 			in->assigned = false;
 			in->assigned_region = 0;
 			in->hint = 0;
+			log_emit_inst(l, in, false);
 		}
 	}
 	return 0;

@@ -117,6 +117,28 @@
  * engine_node_lost(node): for every log: each region the node had marked loses the mark and
  *   becomes out of sync and not clean (it is resynced); its instances' assignments are released
  *   and the instances become lost (hint dropped). Unknown node: no-op.
+ *
+ * ---------------------------------------------------------------- output events
+ *
+ * What IN_SYNC answers for an instance depends on three things only: the instance itself
+ * (present, resumed or not, its sticky flag) and the sync bits of the regions below its
+ * region_count. With an event function set (engine_set_events()), every change of any of them
+ * is reported while the operation that makes it is applied, in the order the changes are made:
+ *   ENGINE_EVENT_SYNC      regions [first, last] of the log changed their sync bit to in_sync
+ *                          (reported only for bits that really changed: SET_REGION_SYNC either
+ *                          way, a master RESUME (sync &= clean), node loss, a CTR that grows
+ *                          the log (the new regions, whatever they start as));
+ *   ENGINE_EVENT_INSTANCE  instance (node, luid) is now resumed or not, sticky or not
+ *                          (RESUME, PRESUSPEND, POSTSUSPEND, node loss, the sticky flag set by
+ *                          SET_REGION_SYNC), or gone (DTR, a pending instance replaced by CTR);
+ *   ENGINE_EVENT_LOG_GONE  the log was deleted (its last instance left a core log) or replaced
+ *                          by a new log of the same uuid (CTR re-creating it): every instance of
+ *                          the old one is gone.
+ * Shrinking a log drops only regions beyond every remaining instance's region_count, so it
+ * reports nothing. A failed operation reports nothing (events are emitted at the point where
+ * the operation can no longer fail). Events are output only: they never influence the state,
+ * so apply stays deterministic whether or not anyone listens; the callback must not call back
+ * into the engine. The strings of an event are borrowed for the callback.
  */
 #ifndef DMLOG_ENGINE_H
 #define DMLOG_ENGINE_H
@@ -202,6 +224,41 @@ void engine_read(const struct engine *e, const struct engine_req *req, struct en
 
 /* A node's lease ran out (see the file comment). Returns 0 or -ENOMEM. */
 int engine_node_lost(struct engine *e, const char *node);
+
+enum engine_event_kind {
+	ENGINE_EVENT_SYNC = 1,
+	ENGINE_EVENT_INSTANCE = 2,
+	ENGINE_EVENT_LOG_GONE = 3,
+};
+
+/* One output event (see "output events" above). */
+struct engine_event {
+	enum engine_event_kind kind;
+	const char *uuid;             /* the log */
+	const char *node;             /* INSTANCE */
+	uint64_t luid;                /* INSTANCE */
+	uint64_t first, last;         /* SYNC: inclusive range */
+	bool in_sync;                 /* SYNC: the bits' new value */
+	bool resumed;                 /* INSTANCE: state is resumed now */
+	bool sticky;                  /* INSTANCE: the sticky flag now */
+	bool gone;                    /* INSTANCE: the instance was removed */
+};
+
+typedef void (*engine_event_fn)(void *arg, const struct engine_event *ev);
+
+/* Sets (fn non-NULL) or clears the event function. */
+void engine_set_events(struct engine *e, engine_event_fn fn, void *arg);
+
+/* What IN_SYNC needs to know about one instance, for building a copy of it elsewhere. */
+struct engine_instance_view {
+	bool resumed;
+	bool sticky;
+	uint64_t region_count;
+};
+
+/* 0 with *v filled, or -ENOENT when (uuid, node, luid) is no instance. */
+int engine_instance_view(const struct engine *e, const char *uuid, const char *node,
+			 uint64_t luid, struct engine_instance_view *v);
 
 /* Snapshot: versioned, checksummed (SHA-256), little-endian, any size. *buf is malloc'ed and
  * owned by the caller. Returns 0 or -ENOMEM. Byte-identical for equal states. */

@@ -24,6 +24,7 @@ struct engine {
 	size_t nlogs;
 	size_t logs_cap;
 	struct phash log_index; /* uuid -> log */
+	struct log_sink sink;   /* output events; every registered log points here */
 };
 
 /* Writes "fmt..." into res->errmsg and returns err (a negative errno). */
@@ -38,7 +39,7 @@ uint32_t engine_node_intern(struct engine *e, const char *name);
 
 /* Room for one more log. 0, -ENOSPC (ENGINE_LOG_MAX) or -ENOMEM. */
 int engine_log_reserve(struct engine *e);
-/* Adds a log with a new uuid (room reserved). */
+/* Adds a log with a new uuid (room reserved); it reports its events to the engine's sink. */
 void engine_log_insert(struct engine *e, struct log *l);
 /* Takes a log out of the registry (does not free it). */
 void engine_log_remove(struct engine *e, struct log *l);
@@ -55,8 +56,8 @@ static inline uint64_t engine_node_bit(uint32_t n)
 
 int lifecycle_ctr(struct engine *e, const struct engine_req *req, struct engine_res *res);
 int lifecycle_dtr(struct engine *e, struct log *l, struct inst *in);
-void lifecycle_presuspend(struct inst *in);
-void lifecycle_postsuspend(struct inst *in);
+void lifecycle_presuspend(const struct log *l, struct inst *in);
+void lifecycle_postsuspend(const struct log *l, struct inst *in);
 void lifecycle_resume(struct log *l, struct inst *in);
 
 int regions_mark(struct log *l, const struct inst *in, const uint64_t *regions, uint32_t n,

@@ -160,3 +160,18 @@ int engine_log_instances(const struct engine *e, const char *uuid, engine_instan
 	}
 	return 0;
 }
+
+int engine_instance_view(const struct engine *e, const char *uuid, const char *node,
+			 uint64_t luid, struct engine_instance_view *v)
+{
+	const struct log *l = uuid ? engine_log_find(e, uuid) : NULL;
+	int n = node ? engine_node_find(e, node) : -1;
+	const struct inst *in = l && n >= 0 ? log_inst_find(l, (uint32_t)n, luid) : NULL;
+
+	if (!in)
+		return -ENOENT;
+	v->resumed = in->state == INST_RESUMED;
+	v->sticky = in->sticky;
+	v->region_count = in->region_count;
+	return 0;
+}

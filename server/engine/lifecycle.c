@@ -137,6 +137,7 @@ int lifecycle_ctr(struct engine *e, const struct engine_req *req, struct engine_
 		log_inst_insert(fresh, in, (const char (*)[ENGINE_NODE_NAME_MAX + 1])e->nodes);
 	} else {
 		if (old) {
+			log_emit_inst(l, old, true);
 			log_inst_remove(l, old);
 			log_inst_free(old);
 		}
@@ -162,6 +163,7 @@ int lifecycle_dtr(struct engine *e, struct log *l, struct inst *in)
 	uint32_t node = in->node;
 	uint64_t largest;
 
+	log_emit_inst(l, in, true);
 	log_inst_remove(l, in);
 	log_inst_free(in);
 	if (!log_node_has_inst(l, node)) {
@@ -170,6 +172,7 @@ int lifecycle_dtr(struct engine *e, struct log *l, struct inst *in)
 	}
 	if (!l->ninst) {
 		if (!ctr_type_is_disk(l->type)) {
+			log_emit_gone(l);
 			engine_log_remove(e, l);
 			log_free(l);
 		}
@@ -181,18 +184,26 @@ int lifecycle_dtr(struct engine *e, struct log *l, struct inst *in)
 	return 0;
 }
 
-void lifecycle_presuspend(struct inst *in)
+void lifecycle_presuspend(const struct log *l, struct inst *in)
 {
+	bool was_resumed = in->state == INST_RESUMED;
+
 	in->state = INST_PRESUSPENDED;
 	in->assigned = false;
 	in->assigned_region = 0;
+	if (was_resumed)
+		log_emit_inst(l, in, false);
 }
 
-void lifecycle_postsuspend(struct inst *in)
+void lifecycle_postsuspend(const struct log *l, struct inst *in)
 {
+	bool was_resumed = in->state == INST_RESUMED;
+
 	in->state = INST_SUSPENDED;
 	in->assigned = false;
 	in->assigned_region = 0;
+	if (was_resumed)
+		log_emit_inst(l, in, false);
 }
 
 void lifecycle_resume(struct log *l, struct inst *in)
@@ -213,4 +224,5 @@ void lifecycle_resume(struct log *l, struct inst *in)
 	in->hint = 0;
 	in->sticky = false;
 	in->state = INST_RESUMED;
+	log_emit_inst(l, in, false);
 }

@@ -52,6 +52,42 @@ uint64_t log_uuid_hash(const char *uuid, size_t len)
 	return phash_bytes(uuid, len, 0);
 }
 
+/* ---------------------------------------------------------------- output events */
+
+static bool log_listened(const struct log *l)
+{
+	return l->sink && l->sink->fn;
+}
+
+void log_emit_sync(const struct log *l, uint64_t first, uint64_t last, bool in_sync)
+{
+	struct engine_event ev = {.kind = ENGINE_EVENT_SYNC, .uuid = l->uuid, .first = first,
+				  .last = last, .in_sync = in_sync};
+
+	if (log_listened(l))
+		l->sink->fn(l->sink->arg, &ev);
+}
+
+void log_emit_inst(const struct log *l, const struct inst *in, bool gone)
+{
+	struct engine_event ev = {.kind = ENGINE_EVENT_INSTANCE, .uuid = l->uuid, .luid = in->luid,
+				  .resumed = !gone && in->state == INST_RESUMED,
+				  .sticky = !gone && in->sticky, .gone = gone};
+
+	if (!log_listened(l))
+		return;
+	ev.node = l->sink->names[in->node];
+	l->sink->fn(l->sink->arg, &ev);
+}
+
+void log_emit_gone(const struct log *l)
+{
+	struct engine_event ev = {.kind = ENGINE_EVENT_LOG_GONE, .uuid = l->uuid};
+
+	if (log_listened(l))
+		l->sink->fn(l->sink->arg, &ev);
+}
+
 /* ---------------------------------------------------------------- bits */
 
 void log_sync_set(struct log *l, uint64_t r)
@@ -59,6 +95,7 @@ void log_sync_set(struct log *l, uint64_t r)
 	if (!bitmap_get(&l->sync, r)) {
 		bitmap_set(&l->sync, r);
 		l->sync_count++;
+		log_emit_sync(l, r, r, true);
 	}
 }
 
@@ -67,6 +104,7 @@ void log_sync_clear(struct log *l, uint64_t r)
 	if (bitmap_get(&l->sync, r)) {
 		bitmap_clear(&l->sync, r);
 		l->sync_count--;
+		log_emit_sync(l, r, r, false);
 	}
 	bitmap_clear(&l->clean, r);
 	if (r < l->low)
@@ -79,8 +117,44 @@ uint64_t log_low_unsynced(struct log *l)
 	return l->low;
 }
 
+/* Reports each run of regions that are in sync but dirty: those the AND below takes out of
+ * sync. A word-wise scan, done only when someone listens. */
+static void log_emit_dirty_synced(const struct log *l)
+{
+	size_t nw = bitmap_words(l->region_count);
+	uint64_t start = 0;
+	bool open = false;
+
+	for (size_t i = 0; i < nw; i++) {
+		uint64_t w = l->sync.w[i] & ~l->clean.w[i];
+
+		if (!open && !w)
+			continue;
+		for (unsigned b = 0; b < 64; b++) {
+			uint64_t r = (uint64_t)i * 64 + b;
+			bool set = (w >> b) & 1;
+
+			if (r >= l->region_count)
+				break;
+			if (set && !open) {
+				start = r;
+				open = true;
+			} else if (!set && open) {
+				log_emit_sync(l, start, r - 1, false);
+				open = false;
+			}
+			if (!open && !(w >> b))
+				break; /* nothing more in this word */
+		}
+	}
+	if (open)
+		log_emit_sync(l, start, l->region_count - 1, false);
+}
+
 void log_sync_and_clean(struct log *l)
 {
+	if (log_listened(l))
+		log_emit_dirty_synced(l);
 	bitmap_and(&l->sync, &l->clean);
 	l->sync_count = bitmap_popcount(&l->sync, l->region_count);
 	l->low = 0;
@@ -103,6 +177,8 @@ void log_resize(struct log *l, uint64_t new_count, bool ones)
 		if (ones)
 			l->sync_count += new_count - old;
 		l->region_count = new_count;
+		if (new_count > old)
+			log_emit_sync(l, old, new_count - 1, ones);
 		return;
 	}
 	bitmap_resize(&l->clean, new_count, false);

@@ -43,7 +43,16 @@ struct inst {
 	size_t args_len;
 };
 
+/* Where a log reports its output events (engine.h): the engine's event function and its node
+ * table (for instance events). Owned by the engine; fn NULL: nobody listens. */
+struct log_sink {
+	engine_event_fn fn;
+	void *arg;
+	const char (*names)[ENGINE_NODE_NAME_MAX + 1];
+};
+
 struct log {
+	const struct log_sink *sink; /* the engine's (set when registered); NULL: none */
 	char uuid[ENGINE_UUID_MAX + 1];
 	size_t uuid_len;
 	uint64_t uuid_hash;
@@ -81,20 +90,30 @@ uint64_t log_uuid_hash(const char *uuid, size_t len);
 
 /* ---- bits */
 
-/* Sets the sync bit (sync_count follows). */
+/* Sets the sync bit (sync_count follows; a change is reported). */
 void log_sync_set(struct log *l, uint64_t r);
-/* Clears the sync and clean bits (sync_count and low follow). */
+/* Clears the sync and clean bits (sync_count and low follow; a sync change is reported). */
 void log_sync_clear(struct log *l, uint64_t r);
 /* The first out-of-sync region, or region_count when all are in sync (advances `low`). */
 uint64_t log_low_unsynced(struct log *l);
-/* Master resume: every dirty region becomes out of sync. */
+/* Master resume: every dirty region becomes out of sync (the regions that change are
+ * reported as runs). */
 void log_sync_and_clean(struct log *l);
+
+/* ---- output events (no-ops without a listener) */
+
+/* Regions [first, last] changed their sync bit to in_sync. */
+void log_emit_sync(const struct log *l, uint64_t first, uint64_t last, bool in_sync);
+/* Instance in changed (state, sticky) or is being removed (gone). */
+void log_emit_inst(const struct log *l, const struct inst *in, bool gone);
+/* The log is being deleted or replaced. */
+void log_emit_gone(const struct log *l);
 
 /* Makes room for new_count regions. 0 or -ENOMEM (unchanged). */
 int log_reserve_regions(struct log *l, uint64_t new_count);
 /* Resizes to new_count (reserved first when growing). New regions are in sync and clean when
- * ones, else neither. Shrinking drops bits, marks and priority entries beyond and clamps
- * sync_search. */
+ * ones, else neither (reported as one run). Shrinking drops bits, marks and priority entries
+ * beyond and clamps sync_search (reported as nothing: no instance sees those regions). */
 void log_resize(struct log *l, uint64_t new_count, bool ones);
 
 /* ---- instances */

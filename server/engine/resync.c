@@ -82,9 +82,14 @@ void resync_set_region_sync(struct log *l, uint64_t r, bool in_sync)
 	}
 	log_sync_set(l, r);
 	if (l->sync_count == l->region_count)
-		for (uint32_t i = 0; i < l->ninst; i++)
-			if (l->insts[i]->state == INST_RESUMED)
-				l->insts[i]->sticky = true;
+		for (uint32_t i = 0; i < l->ninst; i++) {
+			struct inst *in = l->insts[i];
+
+			if (in->state != INST_RESUMED || in->sticky)
+				continue;
+			in->sticky = true;
+			log_emit_inst(l, in, false);
+		}
 }
 
 void resync_is_remote_recovering(struct log *l, struct inst *in, uint64_t r,

@@ -77,6 +77,60 @@ DMLOG_API uint32_t dmlog_async_lease_ms(const struct dmlog_async *ac);
 /* The handle's client id, sent in every Hello. */
 DMLOG_API uint64_t dmlog_async_client_id(const struct dmlog_async *ac);
 
+/* ------------------------------------------------------------------ server pushes
+ *
+ * A node may keep a copy of what IN_SYNC answers for an instance it resumed (the IN_SYNC feed,
+ * proto/dmlog.proto): WATCH returns the copy (struct dmlog_watch), and the server then pushes
+ * every change of it, in commit order, as unsolicited messages delivered to the push callback;
+ * FEED_ACK tells the server which pushes were applied and is answered with a lease (struct
+ * dmlog_feed_grant). Pushes belong to the connection they came on: when that connection ends
+ * the callback gets DMLOG_PUSH_LINK_DOWN first, before anything from a later connection, and
+ * every copy made on it must be considered gone (watch again; the server has forgotten them).
+ * Use these only when dmlog_async_features() has DMLOG_FEATURE_FEED.
+ */
+
+#define DMLOG_FEATURE_FEED 1u      /* the server offers the IN_SYNC feed */
+
+enum dmlog_feed_kind {
+	DMLOG_FEED_SYNC = 0,       /* regions [first, last] are now in sync (value) or not */
+	DMLOG_FEED_STICKY = 1,     /* the copy's sticky flag is now value */
+	DMLOG_FEED_DROP = 2,       /* the copy ended (the instance is no longer resumed) */
+	DMLOG_FEED_RESET = 3,      /* every copy of the feed ended (watch_id 0) */
+};
+
+struct dmlog_feed_change {
+	enum dmlog_feed_kind kind;
+	uint64_t watch_id;
+	uint64_t first, last;      /* SYNC: inclusive */
+	bool value;
+};
+
+enum dmlog_push_type {
+	DMLOG_PUSH_FEED = 1,       /* a FeedPush: feed_id, seq, changes */
+	DMLOG_PUSH_LINK_DOWN = 2,  /* the connection the pushes came on ended */
+};
+
+struct dmlog_push {
+	enum dmlog_push_type type;
+	uint64_t feed_id;
+	uint64_t seq;              /* one more than the previous push of the feed */
+	const struct dmlog_feed_change *changes;
+	size_t change_count;
+};
+
+/* Called for each push, from the event loop, in the order the server sent them and in order
+ * with request callbacks (a reply that came after a push is delivered after it). The push is
+ * borrowed for the call. The callback may submit requests and may free the handle. */
+typedef void dmlog_async_push_cb(struct dmlog_async *ac, const struct dmlog_push *push,
+				 void *arg);
+
+/* Sets (or, with NULL, clears) the push callback. Pushes arriving without one are dropped. */
+DMLOG_API void dmlog_async_set_push_cb(struct dmlog_async *ac, dmlog_async_push_cb *cb,
+				       void *arg);
+
+/* DMLOG_FEATURE_* bits the server announced in its last Hello answer (0 before any). */
+DMLOG_API uint32_t dmlog_async_features(const struct dmlog_async *ac);
+
 /* Queues req (copied; see struct dmlog_request for the fields each type reads) and sends it as
  * soon as a connection is ready. Returns 0, or -EINVAL (malformed request), -EAGAIN
  * (max_in_flight pending), -ECANCELED (the handle is being freed), -ENOMEM; the reason is in
@@ -125,6 +179,12 @@ DMLOG_API int dmlog_async_is_remote_recovering(struct dmlog_async *ac,
 					       const struct dmlog_log_ref *log, uint64_t region,
 					       dmlog_async_cb *cb, void *arg);
 DMLOG_API int dmlog_async_ping(struct dmlog_async *ac, dmlog_async_cb *cb, void *arg);
+DMLOG_API int dmlog_async_watch(struct dmlog_async *ac, const struct dmlog_log_ref *log,
+				dmlog_async_cb *cb, void *arg);
+DMLOG_API int dmlog_async_unwatch(struct dmlog_async *ac, uint64_t feed_id, uint64_t watch_id,
+				  dmlog_async_cb *cb, void *arg);
+DMLOG_API int dmlog_async_feed_ack(struct dmlog_async *ac, uint64_t feed_id, uint64_t seq,
+				   dmlog_async_cb *cb, void *arg);
 DMLOG_API int dmlog_async_admin_status(struct dmlog_async *ac, dmlog_async_cb *cb, void *arg);
 DMLOG_API int dmlog_async_admin_list_logs(struct dmlog_async *ac, dmlog_async_cb *cb, void *arg);
 DMLOG_API int dmlog_async_admin_show_log(struct dmlog_async *ac, const char *uuid,

@@ -112,6 +112,9 @@ enum dmlog_op {
 	DMLOG_OP_ADMIN_STATUS = 33,
 	DMLOG_OP_ADMIN_LIST_LOGS = 34,
 	DMLOG_OP_ADMIN_SHOW_LOG = 35,
+	DMLOG_OP_WATCH = 36,       /* the IN_SYNC feed (<dmlog/async.h>, "server pushes") */
+	DMLOG_OP_UNWATCH = 37,
+	DMLOG_OP_FEED_ACK = 38,
 };
 
 /* "CTR", "IN_SYNC", "ADMIN_STATUS"...; "UNKNOWN" for a value outside the enum. Static string. */
@@ -135,6 +138,9 @@ struct dmlog_log_ref {
  *   MARK_REGION,
  *   CLEAR_REGION             regions[0..region_count), region_count 1..32
  *   ADMIN_SHOW_LOG           log.uuid only
+ *   WATCH                    log
+ *   UNWATCH                  feed_id, watch_id
+ *   FEED_ACK                 feed_id, seq
  *   PING, ADMIN_STATUS,
  *   ADMIN_LIST_LOGS          nothing */
 struct dmlog_request {
@@ -146,6 +152,9 @@ struct dmlog_request {
 	bool in_sync;
 	const uint64_t *regions;
 	size_t region_count;
+	uint64_t feed_id;          /* UNWATCH, FEED_ACK: the feed (from a WATCH answer or a push) */
+	uint64_t watch_id;         /* UNWATCH */
+	uint64_t seq;              /* FEED_ACK: the last push applied */
 };
 
 /* ------------------------------------------------------------------ results */
@@ -232,9 +241,28 @@ struct dmlog_log_detail {
 	bool fully_synced;
 };
 
+/* WATCH: a copy of what IN_SYNC answers for one instance (see <dmlog/async.h>). */
+struct dmlog_watch {
+	uint64_t feed_id;        /* the session's feed: pushes and acks name it */
+	uint64_t watch_id;       /* names this copy in pushes and UNWATCH */
+	uint64_t seq;            /* the feed's last push before the copy was taken */
+	bool sticky;             /* IN_SYNC answers 1 for every region */
+	uint64_t region_count;
+	const struct dmlog_region_range *out_of_sync; /* increasing, disjoint, < region_count */
+	size_t out_of_sync_count;
+	uint32_t lease_ms;       /* lease granted, counted from when the WATCH was sent; 0: none */
+};
+
+/* FEED_ACK: the server's answer to an acknowledgement. */
+struct dmlog_feed_grant {
+	uint64_t feed_id;        /* the session's feed (0: none); another than the ack's: stale */
+	uint32_t lease_ms;       /* lease granted, counted from when the FEED_ACK was sent; 0: none */
+	uint64_t acked;          /* the feed's acknowledged seq now */
+};
+
 /* The answer to one request. `op` says which member of the union is meaningful; requests that
  * return no data (DTR, PRESUSPEND, POSTSUSPEND, RESUME, FLUSH, MARK_REGION, CLEAR_REGION,
- * SET_REGION_SYNC, PING) use none. Strings are never NULL ("" when empty). */
+ * SET_REGION_SYNC, PING, UNWATCH) use none. Strings are never NULL ("" when empty). */
 struct dmlog_result {
 	enum dmlog_op op;
 	uint64_t request_id;                   /* the id the request travelled with */
@@ -250,6 +278,8 @@ struct dmlog_result {
 		struct dmlog_server_status status;     /* ADMIN_STATUS */
 		struct dmlog_log_list logs;            /* ADMIN_LIST_LOGS */
 		struct dmlog_log_detail log;           /* ADMIN_SHOW_LOG */
+		struct dmlog_watch watch;              /* WATCH */
+		struct dmlog_feed_grant grant;         /* FEED_ACK */
 	};
 };
 

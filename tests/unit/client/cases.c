@@ -151,6 +151,20 @@ void cases_check_wire(const struct dmlog_request *req, const Dmlog__ClientMessag
 		ck_assert_int_eq(cm->body_case, DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG);
 		ck_assert_str_eq(cm->admin_show_log->uuid, req->log.uuid);
 		break;
+	case DMLOG_OP_WATCH:
+		ck_assert_int_eq(cm->body_case, DMLOG__CLIENT_MESSAGE__BODY_WATCH);
+		check_log(cm->watch->log, req);
+		break;
+	case DMLOG_OP_UNWATCH:
+		ck_assert_int_eq(cm->body_case, DMLOG__CLIENT_MESSAGE__BODY_UNWATCH);
+		ck_assert_uint_eq(cm->unwatch->feed_id, req->feed_id);
+		ck_assert_uint_eq(cm->unwatch->watch_id, req->watch_id);
+		break;
+	case DMLOG_OP_FEED_ACK:
+		ck_assert_int_eq(cm->body_case, DMLOG__CLIENT_MESSAGE__BODY_FEED_ACK);
+		ck_assert_uint_eq(cm->feed_ack->feed_id, req->feed_id);
+		ck_assert_uint_eq(cm->feed_ack->seq, req->seq);
+		break;
 	}
 }
 

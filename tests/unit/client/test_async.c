@@ -48,6 +48,9 @@ static int submit_typed(struct dmlog_async *ac, const struct dmlog_request *r, v
 	case DMLOG_OP_ADMIN_STATUS: return dmlog_async_admin_status(ac, cb, arg);
 	case DMLOG_OP_ADMIN_LIST_LOGS: return dmlog_async_admin_list_logs(ac, cb, arg);
 	case DMLOG_OP_ADMIN_SHOW_LOG: return dmlog_async_admin_show_log(ac, r->log.uuid, cb, arg);
+	case DMLOG_OP_WATCH: return dmlog_async_watch(ac, log, cb, arg);
+	case DMLOG_OP_UNWATCH: return dmlog_async_unwatch(ac, r->feed_id, r->watch_id, cb, arg);
+	case DMLOG_OP_FEED_ACK: return dmlog_async_feed_ack(ac, r->feed_id, r->seq, cb, arg);
 	}
 	return -EINVAL;
 }

@@ -1,0 +1,262 @@
+/* replica.c: the replica's copies, the kernel's hooks and the local IN_SYNC answer (see
+ * replica.h). The feed's protocol (Watch, pushes, acknowledgements, the lease) is in
+ * replica_feed.c. */
+#include "replica.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <dmlog/async.h>
+#include <event2/event.h>
+#include <linux/dm-log-userspace.h>
+
+#include "replica_impl.h"
+
+#define REPLICA_DEFAULT_RETRY_MS 1000
+
+uint64_t replica_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static size_t replica_bucket(uint64_t luid)
+{
+	/* luids are kernel addresses: the multiply spreads their low zero bits */
+	return (size_t)((luid * UINT64_C(0x9e3779b97f4a7c15)) >> 54) % REPLICA_HASH;
+}
+
+struct replica *replica_new(struct event_base *base, const struct replica_options *o)
+{
+	struct replica *rp = calloc(1, sizeof(*rp));
+
+	if (!rp)
+		return NULL;
+	rp->base = base;
+	rp->refs = 1;
+	rp->margin_ms = o ? o->margin_ms : 0;
+	rp->retry_ms = o && o->retry_ms ? o->retry_ms : REPLICA_DEFAULT_RETRY_MS;
+	rp->done = o ? o->done : NULL;
+	rp->done_arg = o ? o->done_arg : NULL;
+	rp->lease_ms = 1000;
+	replica_renew_start(rp);
+	if (!rp->renew) {
+		free(rp);
+		return NULL;
+	}
+	return rp;
+}
+
+static void copy_free(struct replica_copy *c)
+{
+	replica_ranges_free(&c->oos);
+	free(c);
+}
+
+void replica_free(struct replica *rp)
+{
+	if (!rp)
+		return;
+	replica_attach(rp, NULL);
+	for (size_t i = 0; i < REPLICA_HASH; i++) {
+		while (rp->hash[i]) {
+			struct replica_copy *c = rp->hash[i];
+
+			rp->hash[i] = c->hnext;
+			copy_free(c);
+		}
+	}
+	event_free(rp->renew);
+	rp->renew = NULL;
+	rp->dead = true;
+	replica_unref(rp);
+}
+
+void replica_unref(struct replica *rp)
+{
+	if (--rp->refs == 0)
+		free(rp);
+}
+
+/* ---------------------------------------------------------------- entries */
+
+struct replica_copy *replica_find(const struct replica *rp, const char *uuid, uint64_t luid)
+{
+	for (struct replica_copy *c = rp->hash[replica_bucket(luid)]; c; c = c->hnext)
+		if (c->luid == luid && strcmp(c->uuid, uuid) == 0)
+			return c;
+	return NULL;
+}
+
+struct replica_copy *replica_get(struct replica *rp, const char *uuid, uint64_t luid)
+{
+	struct replica_copy *c = replica_find(rp, uuid, luid);
+	size_t b;
+
+	if (c || rp->ncopies >= REPLICA_COPIES_MAX || strlen(uuid) >= sizeof(c->uuid))
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
+	c->luid = luid;
+	c->serial = ++rp->next_serial;
+	c->state = REPLICA_IDLE;
+	b = replica_bucket(luid);
+	c->hnext = rp->hash[b];
+	rp->hash[b] = c;
+	rp->ncopies++;
+	return c;
+}
+
+static void copy_remove(struct replica *rp, struct replica_copy *c)
+{
+	struct replica_copy **pp = &rp->hash[replica_bucket(c->luid)];
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	rp->ncopies--;
+	copy_free(c);
+}
+
+void replica_copy_end(struct replica *rp, struct replica_copy *c, bool retry_now)
+{
+	if (c->state == REPLICA_READY) {
+		replica_unwatch(rp, c->watch_id);
+		rp->st.drops++;
+		if (rp->st.copies)
+			rp->st.copies--;
+	}
+	c->state = REPLICA_IDLE;
+	c->watch_id = 0;
+	c->watch_serial = 0;
+	c->sticky = false;
+	c->region_count = 0;
+	replica_ranges_free(&c->oos);
+	c->retry_at_us = replica_now_us() + (retry_now ? 0 : (uint64_t)rp->retry_ms * 1000u);
+}
+
+void replica_reset(struct replica *rp, bool keep_watching)
+{
+	rp->gen++;
+	rp->feed_id = 0;
+	rp->applied = 0;
+	rp->lease_until_us = 0;
+	rp->ack_wanted = false;
+	rp->st.resets++;
+	for (size_t i = 0; i < REPLICA_HASH; i++) {
+		for (struct replica_copy *c = rp->hash[i]; c; c = c->hnext) {
+			if (c->state == REPLICA_READY) {
+				rp->st.drops++;
+				if (rp->st.copies)
+					rp->st.copies--;
+			}
+			/* A Watch on its way stays valid on the same handle: the library sends it
+			 * again on the next connection and its answer comes from that one. */
+			if (keep_watching && c->state == REPLICA_WATCHING)
+				continue;
+			/* dmlogd forgot these copies already: no Unwatch */
+			c->state = REPLICA_IDLE;
+			c->watch_id = 0;
+			c->watch_serial = 0;
+			replica_ranges_free(&c->oos);
+			c->retry_at_us = 0;
+		}
+	}
+	for (size_t i = 0; i < REPLICA_HASH; i++)
+		for (struct replica_copy *c = rp->hash[i]; c; c = c->hnext)
+			if (c->wanted && !c->suspended && c->state == REPLICA_IDLE)
+				replica_watch(rp, c);
+}
+
+void replica_attach(struct replica *rp, struct dmlog_async *ac)
+{
+	if (rp->ac) {
+		/* The old session's copies end: tell dmlogd, so that it stops pushing to a
+		 * session nobody reads (and waiting for it) before that session's lease ends. */
+		for (size_t i = 0; i < REPLICA_HASH; i++)
+			for (struct replica_copy *c = rp->hash[i]; c; c = c->hnext)
+				if (c->state == REPLICA_READY)
+					replica_unwatch(rp, c->watch_id);
+		dmlog_async_set_push_cb(rp->ac, NULL, NULL);
+	}
+	rp->ac = ac;
+	if (ac)
+		replica_feed_attach(rp);
+	replica_reset(rp, false);
+}
+
+/* ---------------------------------------------------------------- the kernel's requests */
+
+int replica_in_sync(struct replica *rp, const char *uuid, uint64_t luid, uint64_t region,
+		    bool *in_sync)
+{
+	struct replica_copy *c = replica_find(rp, uuid, luid);
+	uint64_t now;
+
+	if (c && c->state == REPLICA_READY && region < c->region_count) {
+		now = replica_now_us();
+		if (now < rp->lease_until_us) {
+			*in_sync = c->sticky || !replica_ranges_has(&c->oos, region);
+			rp->st.local++;
+			return 0;
+		}
+		rp->st.remote_no_lease++;
+	}
+	rp->st.remote++;
+	/* No copy: make one for next time (a bridge restarted under a resumed mirror). */
+	if (!c)
+		c = replica_get(rp, uuid, luid);
+	if (c && c->state == REPLICA_IDLE && !c->suspended && replica_now_us() >= c->retry_at_us)
+		replica_watch(rp, c);
+	return -EAGAIN;
+}
+
+void replica_before(struct replica *rp, uint32_t type, const char *uuid, uint64_t luid)
+{
+	struct replica_copy *c;
+
+	if (type != DM_ULOG_PRESUSPEND && type != DM_ULOG_POSTSUSPEND && type != DM_ULOG_DTR)
+		return;
+	c = replica_find(rp, uuid, luid);
+	if (!c)
+		return;
+	replica_copy_end(rp, c, false);
+	c->wanted = false;
+	c->suspended = true;
+	if (type == DM_ULOG_DTR)
+		copy_remove(rp, c);
+}
+
+void replica_after(struct replica *rp, uint32_t type, const char *uuid, uint64_t luid,
+		   int status)
+{
+	struct replica_copy *c;
+
+	if (type != DM_ULOG_RESUME || status != 0)
+		return;
+	c = replica_get(rp, uuid, luid);
+	if (!c)
+		return;
+	c->wanted = true;
+	c->suspended = false;
+	if (c->state == REPLICA_READY)
+		return; /* a repeated RESUME of a resumed instance changes nothing */
+	replica_watch(rp, c);
+}
+
+void replica_get_stats(const struct replica *rp, struct replica_stats *out)
+{
+	uint64_t now = replica_now_us();
+
+	*out = rp->st;
+	out->leased = now < rp->lease_until_us;
+	out->lease_left_ms = out->leased ? (uint32_t)((rp->lease_until_us - now) / 1000u) : 0;
+}
