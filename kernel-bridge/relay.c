@@ -143,6 +143,17 @@ static void relay_on_result(struct dmlog_async *ac, int status, const struct dml
 					    dmlog_async_errmsg(ac), RELAY_UUID(s->hdr.uuid),
 					    s->hdr.seq, ulog_codec_type_name(s->hdr.type));
 		}
+	} else if (status == -ESTALE) {
+		/* dmlogd lost this node (its lease ran out) and dropped its marks; the instance
+		 * answers nothing until it is resumed. The kernel resumes a log on its own only
+		 * through its reconnect loop, which -ESRCH starts: it sends CTR (accepted for the
+		 * known instance) and RESUME (which revives it), then this request again. Passing
+		 * -ESTALE on would fail reads and flushes for good (writes to one leg only). */
+		r->stats.answered++;
+		r->stats.server_errors++;
+		log_notice("dmlogd lost this node's instance: asking the kernel to reconnect log=%s seq=%u type=%s",
+			   RELAY_UUID(s->hdr.uuid), s->hdr.seq, ulog_codec_type_name(s->hdr.type));
+		relay_reply_error(r, &s->hdr, s->reconnect, -ESRCH);
 	} else {
 		r->stats.answered++;
 		r->stats.server_errors++;

@@ -2,6 +2,8 @@
 #include "session.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -590,8 +592,15 @@ static void session_dispatch(struct session *s, const Dmlog__ClientMessage *cm)
 		Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 		Dmlog__Pong pong = DMLOG__PONG__INIT;
 
-		if (s->id.role == TLS_ROLE_NODE)
+		if (s->id.role == TLS_ROLE_NODE) {
+			/* A node's ping renews its lease, which only the leader keeps: a follower
+			 * sends the node to the leader rather than answer a ping that renews nothing. */
+			if (!server_is_leader(s->srv)) {
+				session_reply_not_leader(s, cm->id);
+				return;
+			}
 			lease_touch(s->srv->lease, s->id.name);
+		}
 		m.id = cm->id;
 		m.body_case = DMLOG__SERVER_MESSAGE__BODY_PONG;
 		m.pong = &pong;
@@ -777,6 +786,9 @@ void session_accept(struct server *srv, int fd, const struct sockaddr *sa, int s
 		return;
 	}
 	/* With BEV_OPT_CLOSE_ON_FREE the bufferevent owns ssl and fd, even when it fails. */
+	/* Replies are small and latency-bound; without this, pipelined replies wait behind the
+	 * client's delayed ACK (40 ms). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	s->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE);
 	if (!s->bev) {

@@ -30,6 +30,7 @@
 
 #define LINK_PERMANENT 1u   /* the failure will not go away by retrying this server */
 #define LINK_SKIP 2u        /* this server is no use now: count an attempt and move on */
+#define LINK_PACE 4u        /* wait reconnect_min_ms before the next attempt (an election) */
 
 static void link_on_up(void *arg);
 static void link_on_frame(void *arg, const uint8_t *payload, size_t len);
@@ -141,6 +142,12 @@ static void link_fail(struct dmlog_async *ac, int err, const char *cause, unsign
 		ac->failed_attempts++;
 		delay = ac->failed_attempts % n ? 0 : link_backoff(ac, ac->failed_attempts / (unsigned)n);
 	}
+	/* A leader we were sent to that does not answer, or a server that knows no leader, means
+	 * an election is under way: give it time instead of bouncing between a follower that still
+	 * names the dead leader and that leader, which would use up max_redirects in milliseconds. */
+	if ((flags & LINK_PACE || (!was_ready && ac->target_is_redirect)) &&
+	    delay < ac->opts.reconnect_min_ms)
+		delay = ac->opts.reconnect_min_ms;
 	link_schedule(ac, delay);
 }
 
@@ -274,7 +281,7 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 		return;
 	}
 	if (!*addr) {
-		link_fail(ac, -EAGAIN, "not the leader, and the leader is unknown", LINK_SKIP);
+		link_fail(ac, -EAGAIN, "not the leader, and the leader is unknown", LINK_SKIP | LINK_PACE);
 		return;
 	}
 	if (options_parse_address(addr, &next)) {

@@ -12,7 +12,7 @@
 #define DEFAULT_RECONNECT_MAX_MS 5000u
 #define DEFAULT_MAX_IN_FLIGHT 1024u
 #define LIMIT_MAX_IN_FLIGHT 65536u
-#define DEFAULT_MAX_REDIRECTS 8u
+#define DEFAULT_MAX_REDIRECTS 32u
 #define DEFAULT_CLIENT_NAME "libdmlog/" DMLOG_VERSION_STRING
 
 int options_parse_address(const char *addr, struct server_addr *out)

@@ -85,7 +85,10 @@ struct dmlog_options {
 	uint32_t reconnect_min_ms;
 	uint32_t reconnect_max_ms;
 	uint32_t max_in_flight;        /* pending requests per handle; default 1024, at most 65536 */
-	uint32_t max_redirects;        /* leader redirects followed per request; default 8 */
+	/* Leader redirects followed per request; default 32. During an election redirects to a leader
+	 * that does not answer (or to none) are paced by reconnect_min_ms, so the default outlasts
+	 * a failover; the request's deadline bounds the whole. */
+	uint32_t max_redirects;
 	const char *client_name;       /* sent in Hello for the server's logs; default "libdmlog/0.1.0" */
 };
 
