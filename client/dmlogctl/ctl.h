@@ -52,5 +52,10 @@ ctl_verb_fn status_run;   /* status.c: `status` */
 ctl_verb_fn peers_run;    /* status.c: `peers` */
 ctl_verb_fn logs_run;     /* logs.c: `logs` */
 ctl_verb_fn show_run;     /* show.c: `log show UUID` (argv[0] is "show") */
+ctl_verb_fn peer_run;     /* peer.c: `peer add ...`, `peer remove ...` (argv[0] is "peer") */
+ctl_verb_fn digest_run;   /* peer.c: `digest` */
+
+/* peer.c: `help peer [add|remove]` (sub may be NULL). */
+int peer_help(struct ctl *ctl, const char *sub);
 
 #endif /* DMLOGCTL_CTL_H */

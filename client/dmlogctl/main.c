@@ -2,7 +2,8 @@
  *
  * dmlogctl asks one dmlogd (following redirects to the Raft leader) one admin query per run,
  * with an admin certificate, and prints the answer as text for people or JSON for programs.
- * The verbs live in status.c (status, peers), logs.c (logs) and show.c (log show); each returns
+ * The verbs live in status.c (status, peers), logs.c (logs), show.c (log show) and peer.c (peer
+ * add, peer remove, digest); each returns
  * the process exit code (ctl.h), which --help and dmlogctl(8) document.
  */
 #include <errno.h>
@@ -19,13 +20,19 @@
 
 static const char usage_text[] =
 	"Usage: dmlogctl [OPTIONS] VERB [ARGS]\n"
-	"Show the state of a dmlog cluster (dmlogd servers) to an administrator.\n"
+	"Show the state of a dmlog cluster (dmlogd servers) to an administrator, and change its\n"
+	"Raft membership.\n"
 	"\n"
 	"Verbs:\n"
 	"  status          the server: Raft role, leader, term, indexes, peers, counts, health\n"
 	"  peers           the Raft peers as the server sees them\n"
 	"  logs            one line per log: region size, regions, dirty, in sync, state, recoverer\n"
 	"  log show UUID   one log: dirty and out-of-sync ranges, marks by node, instances\n"
+	"  peer add RAFT_ID HOST:PORT ID\n"
+	"                  add a server to the Raft configuration (the leader answers)\n"
+	"  peer remove RAFT_ID\n"
+	"                  remove a server from the Raft configuration\n"
+	"  digest          the SHA-256 of the server's state machine and its applied index\n"
 	"  help [VERB]     this text, or the help of a verb (also: dmlogctl VERB --help)\n"
 	"\n"
 	"Options (before or after the verb):\n"
@@ -45,7 +52,7 @@ static const char usage_text[] =
 	"Exit status:\n"
 	"  0  success; for status: the server is healthy\n"
 	"  1  status: the server answered but is not healthy; other verbs: the server refused\n"
-	"     the request (no such log, permission denied)\n"
+	"     the request (no such log, permission denied, a refused membership change)\n"
 	"  2  no server could be reached, TLS failed, or the TLS files cannot be used\n"
 	"  3  usage error\n";
 
@@ -63,6 +70,8 @@ static const struct verb verbs[] = {
 	{"status", status_run},
 	{"peers", peers_run},
 	{"logs", logs_run},
+	{"peer", peer_run},
+	{"digest", digest_run},
 };
 
 /* `log SUBVERB ...`: argv[0] is "log". */
@@ -105,6 +114,8 @@ static int help_run(struct ctl *ctl, int argc, char **argv)
 		fputs(log_usage_text, stdout);
 		return CTL_EXIT_OK;
 	}
+	if (!strcmp(argv[1], "peer"))
+		return peer_help(ctl, argc > 2 ? argv[2] : NULL);
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (!strcmp(argv[1], verbs[i].name)) {
 			args[0] = argv[1];
@@ -156,7 +167,7 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		rc = CTL_EXIT_OK;
 	} else if (next >= argc) {
-		options_usage_error(NULL, "missing verb (status, peers, logs, log show)");
+		options_usage_error(NULL, "missing verb (status, peers, logs, log show, peer, digest)");
 		rc = CTL_EXIT_USAGE;
 	} else {
 		rc = dispatch(&ctl, argc - next, argv + next);

@@ -86,14 +86,16 @@ static bool remote_transport_errno(int rc)
 	}
 }
 
-int remote_fail(const struct ctl *ctl, struct dmlog *h, int rc)
+int remote_fail_verb(const struct ctl *ctl, struct dmlog *h, int rc, const char *verb)
 {
 	const char *cause = remote_cause(dmlog_errmsg(h));
 	const char *nc = strstr(cause, NOT_CONNECTED);
 	char servers[DMLOG_MAX_SERVERS * 64];
+	char pre[64];
 
 	if (!*cause)
 		cause = strerror(-rc);
+	snprintf(pre, sizeof(pre), "dmlogctl: %s%s", verb ? verb : "", verb ? ": " : "");
 	remote_servers(ctl, servers, sizeof(servers));
 	if (rc == -ETIMEDOUT && nc) {
 		/* Never connected: the connection error is the reason. */
@@ -102,26 +104,34 @@ int remote_fail(const struct ctl *ctl, struct dmlog *h, int rc)
 
 		if (n && why[n - 1] == ')')
 			n--;
-		fprintf(stderr, "dmlogctl: cannot reach %s: %.*s\n", servers, (int)n, why);
+		fprintf(stderr, "%scannot reach %s: %.*s\n", pre, servers, (int)n, why);
 		return CTL_EXIT_UNREACHABLE;
 	}
 	if (rc == -ETIMEDOUT) {
-		fprintf(stderr, "dmlogctl: no answer from %s: %s\n", servers, cause);
+		fprintf(stderr, "%sno answer from %s: %s\n", pre, servers, cause);
 		return CTL_EXIT_UNREACHABLE;
 	}
 	if (rc == -EACCES) {
-		fprintf(stderr, "dmlogctl: TLS authentication with %s failed: %s\n", servers, cause);
+		fprintf(stderr, "%sTLS authentication with %s failed: %s\n", pre, servers, cause);
 		return CTL_EXIT_UNREACHABLE;
 	}
 	if (remote_transport_errno(rc)) {
-		fprintf(stderr, "dmlogctl: cannot talk to %s: %s\n", servers, cause);
+		fprintf(stderr, "%scannot talk to %s: %s\n", pre, servers, cause);
 		return CTL_EXIT_UNREACHABLE;
 	}
 	if (rc == -EPERM) {
-		fprintf(stderr, "dmlogctl: permission denied: %s (admin queries need a certificate "
-			"with OU=dmlog-admin: see --cert and --key)\n", cause);
+		fprintf(stderr, "%spermission denied: %s (admin queries need a certificate "
+			"with OU=dmlog-admin: see --cert and --key)\n", pre, cause);
 		return CTL_EXIT_FAILED;
 	}
-	fprintf(stderr, "dmlogctl: the server refused the request: %s\n", cause);
+	if (verb)
+		fprintf(stderr, "%s%s\n", pre, cause);
+	else
+		fprintf(stderr, "%sthe server refused the request: %s\n", pre, cause);
 	return CTL_EXIT_FAILED;
+}
+
+int remote_fail(const struct ctl *ctl, struct dmlog *h, int rc)
+{
+	return remote_fail_verb(ctl, h, rc, NULL);
 }

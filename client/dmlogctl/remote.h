@@ -21,4 +21,8 @@ struct dmlog *remote_open(const struct ctl *ctl);
  * TLS failed, CTL_EXIT_FAILED when a server answered with an error. */
 int remote_fail(const struct ctl *ctl, struct dmlog *h, int rc);
 
+/* The same, each line saying "dmlogctl: VERB: ...", and a refusal as the server's own message
+ * ("dmlogctl: peer add: raft id 4 already in use"). */
+int remote_fail_verb(const struct ctl *ctl, struct dmlog *h, int rc, const char *verb);
+
 #endif /* DMLOGCTL_REMOTE_H */

@@ -141,3 +141,31 @@ DMLOG_API int dmlog_async_admin_show_log(struct dmlog_async *ac, const char *uui
 	req.log.uuid = uuid;
 	return dmlog_async_submit(ac, &req, cb, arg);
 }
+
+DMLOG_API int dmlog_async_admin_peer_add(struct dmlog_async *ac, uint64_t raft_id,
+					 const char *raft_address, const char *id,
+					 dmlog_async_cb *cb, void *arg)
+{
+	struct dmlog_request req = async_ops_request(DMLOG_OP_ADMIN_PEER_ADD, NULL);
+
+	req.peer_raft_id = raft_id;
+	req.peer_raft_address = raft_address;
+	req.peer_id = id;
+	return dmlog_async_submit(ac, &req, cb, arg);
+}
+
+DMLOG_API int dmlog_async_admin_peer_remove(struct dmlog_async *ac, uint64_t raft_id,
+					    dmlog_async_cb *cb, void *arg)
+{
+	struct dmlog_request req = async_ops_request(DMLOG_OP_ADMIN_PEER_REMOVE, NULL);
+
+	req.peer_raft_id = raft_id;
+	return dmlog_async_submit(ac, &req, cb, arg);
+}
+
+DMLOG_API int dmlog_async_admin_digest(struct dmlog_async *ac, dmlog_async_cb *cb, void *arg)
+{
+	struct dmlog_request req = async_ops_request(DMLOG_OP_ADMIN_DIGEST, NULL);
+
+	return dmlog_async_submit(ac, &req, cb, arg);
+}

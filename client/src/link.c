@@ -264,6 +264,12 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 	struct server_addr next;
 	char cause[DMLOG_ERRMSG_SIZE];
 
+	if (!*addr) {
+		/* No leader known (an election): not a redirect, so it does not count against
+		 * max_redirects; retry paced, bounded by the request's deadline. */
+		link_fail(ac, -EAGAIN, "not the leader, and the leader is unknown", LINK_SKIP | LINK_PACE);
+		return;
+	}
 	if (r && ++r->redirects > ac->opts.max_redirects) {
 		async_format(cause, sizeof(cause),
 			     "%s request %llu: more than %u leader redirects (last: %s to '%.64s')",
@@ -278,10 +284,6 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 		ac->has_redirect = false;
 		ac->hello_redirects = 0; /* after the backoff, redirects are followed again */
 		link_fail(ac, -ELOOP, cause, LINK_SKIP);
-		return;
-	}
-	if (!*addr) {
-		link_fail(ac, -EAGAIN, "not the leader, and the leader is unknown", LINK_SKIP | LINK_PACE);
 		return;
 	}
 	if (options_parse_address(addr, &next)) {

@@ -63,6 +63,9 @@ DMLOG_API const char *dmlog_op_name(enum dmlog_op op)
 	case DMLOG_OP_WATCH: return "WATCH";
 	case DMLOG_OP_UNWATCH: return "UNWATCH";
 	case DMLOG_OP_FEED_ACK: return "FEED_ACK";
+	case DMLOG_OP_ADMIN_PEER_ADD: return "ADMIN_PEER_ADD";
+	case DMLOG_OP_ADMIN_PEER_REMOVE: return "ADMIN_PEER_REMOVE";
+	case DMLOG_OP_ADMIN_DIGEST: return "ADMIN_DIGEST";
 	}
 	return "UNKNOWN";
 }
@@ -114,6 +117,22 @@ static int check_request(const struct dmlog_request *req, char *cause, size_t ca
 		}
 		if (req->region_count && !req->regions) {
 			snprintf(cause, cause_len, "%s: regions missing", name);
+			return -EINVAL;
+		}
+		break;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+		if (!req->peer_raft_address || !*req->peer_raft_address) {
+			snprintf(cause, cause_len, "%s: Raft address (HOST:PORT) missing", name);
+			return -EINVAL;
+		}
+		if (!req->peer_id || !*req->peer_id) {
+			snprintf(cause, cause_len, "%s: peer id (certificate CN) missing", name);
+			return -EINVAL;
+		}
+		/* fall through */
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		if (req->peer_raft_id == 0) {
+			snprintf(cause, cause_len, "%s: Raft id 0 is not a server's", name);
 			return -EINVAL;
 		}
 		break;
@@ -175,6 +194,9 @@ int msg_encode(const struct dmlog_request *req, uint64_t id, uint8_t **frame, si
 		Dmlog__Watch watch;
 		Dmlog__Unwatch unwatch;
 		Dmlog__FeedAck feed_ack;
+		Dmlog__PeerAddRequest admin_peer_add;
+		Dmlog__PeerRemoveRequest admin_peer_remove;
+		Dmlog__StateDigestRequest admin_state_digest;
 	} b;
 	int rc;
 
@@ -311,6 +333,25 @@ int msg_encode(const struct dmlog_request *req, uint64_t id, uint8_t **frame, si
 		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_FEED_ACK;
 		cm.feed_ack = &b.feed_ack;
 		break;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+		dmlog__peer_add_request__init(&b.admin_peer_add);
+		b.admin_peer_add.raft_id = req->peer_raft_id;
+		b.admin_peer_add.raft_address = mut_str(req->peer_raft_address);
+		b.admin_peer_add.id = mut_str(req->peer_id);
+		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD;
+		cm.admin_peer_add = &b.admin_peer_add;
+		break;
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		dmlog__peer_remove_request__init(&b.admin_peer_remove);
+		b.admin_peer_remove.raft_id = req->peer_raft_id;
+		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE;
+		cm.admin_peer_remove = &b.admin_peer_remove;
+		break;
+	case DMLOG_OP_ADMIN_DIGEST:
+		dmlog__state_digest_request__init(&b.admin_state_digest);
+		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST;
+		cm.admin_state_digest = &b.admin_state_digest;
+		break;
 	}
 #undef LOG_ONLY
 	rc = msg_pack(&cm, frame, len, cause, cause_len);
@@ -362,6 +403,9 @@ static Dmlog__ServerMessage__BodyCase expected_body(enum dmlog_op op)
 	case DMLOG_OP_ADMIN_SHOW_LOG: return DMLOG__SERVER_MESSAGE__BODY_ADMIN_LOG;
 	case DMLOG_OP_WATCH: return DMLOG__SERVER_MESSAGE__BODY_WATCH;
 	case DMLOG_OP_FEED_ACK: return DMLOG__SERVER_MESSAGE__BODY_FEED_GRANT;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+	case DMLOG_OP_ADMIN_PEER_REMOVE: return DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE;
+	case DMLOG_OP_ADMIN_DIGEST: return DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATE_DIGEST;
 	default: return DMLOG__SERVER_MESSAGE__BODY_DONE;
 	}
 }
@@ -396,10 +440,49 @@ static void summary_from(const Dmlog__LogSummary *s, struct dmlog_log_summary *o
 	out->device = str(s->device);
 }
 
-static int status_from(const Dmlog__StatusReply *s, struct dmlog_server_status *out)
+/* The peers of a reply as an allocated array (NULL when n is 0). Returns 0 or -ENOMEM. */
+static int peers_from(Dmlog__PeerInfo **in, size_t n, const struct dmlog_peer_info **out)
 {
 	struct dmlog_peer_info *peers;
 	int rc = 0;
+
+	*out = NULL;
+	peers = alloc_array(n, sizeof(*peers), &rc);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		peers[i].id = str(in[i]->id);
+		peers[i].address = str(in[i]->address);
+		peers[i].role = str(in[i]->role);
+		peers[i].voter = in[i]->voter;
+		peers[i].raft_id = in[i]->raft_id;
+		peers[i].raft_address = str(in[i]->raft_address);
+		peers[i].client_address = str(in[i]->client_address);
+		peers[i].membership = str(in[i]->membership);
+	}
+	*out = peers;
+	return 0;
+}
+
+static int digest_from(const Dmlog__StateDigestReply *d, struct dmlog_state_digest *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	out->applied_index = d->applied_index;
+	out->sha256[0] = '\0';
+	if (d->sha256.len != 32)
+		return -EPROTO;
+	for (size_t i = 0; i < d->sha256.len; i++) {
+		out->sha256[2 * i] = hex[d->sha256.data[i] >> 4];
+		out->sha256[2 * i + 1] = hex[d->sha256.data[i] & 15];
+	}
+	out->sha256[2 * d->sha256.len] = '\0';
+	return 0;
+}
+
+static int status_from(const Dmlog__StatusReply *s, struct dmlog_server_status *out)
+{
+	int rc;
 
 	out->server_id = str(s->server_id);
 	out->raft_role = str(s->raft_role);
@@ -412,16 +495,9 @@ static int status_from(const Dmlog__StatusReply *s, struct dmlog_server_status *
 	out->connection_count = s->connection_count;
 	out->healthy = s->healthy;
 	out->version = str(s->version);
-	peers = alloc_array(s->n_peers, sizeof(*peers), &rc);
+	rc = peers_from(s->peers, s->n_peers, &out->peers);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < s->n_peers; i++) {
-		peers[i].id = str(s->peers[i]->id);
-		peers[i].address = str(s->peers[i]->address);
-		peers[i].role = str(s->peers[i]->role);
-		peers[i].voter = s->peers[i]->voter;
-	}
-	out->peers = peers;
 	out->peer_count = s->n_peers;
 	return 0;
 }
@@ -563,6 +639,21 @@ int msg_result(enum dmlog_op op, uint64_t id, const Dmlog__ServerMessage *m,
 		res->grant.lease_ms = m->feed_grant->lease_ms;
 		res->grant.acked = m->feed_grant->acked;
 		break;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		res->peer_change.raft_id = m->admin_peer_change->raft_id;
+		rc = peers_from(m->admin_peer_change->peers, m->admin_peer_change->n_peers,
+				&res->peer_change.peers);
+		res->peer_change.peer_count = rc ? 0 : m->admin_peer_change->n_peers;
+		break;
+	case DMLOG_OP_ADMIN_DIGEST:
+		if (digest_from(m->admin_state_digest, &res->digest)) {
+			snprintf(cause, cause_len, "%s request %llu: a digest of %zu bytes (not 32)",
+				 dmlog_op_name(op), (unsigned long long)id,
+				 m->admin_state_digest->sha256.len);
+			return -EPROTO;
+		}
+		break;
 	default:
 		break;
 	}
@@ -578,6 +669,11 @@ void msg_result_release(struct dmlog_result *res)
 	case DMLOG_OP_ADMIN_STATUS:
 		free_const(res->status.peers);
 		res->status.peers = NULL;
+		break;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		free_const(res->peer_change.peers);
+		res->peer_change.peers = NULL;
 		break;
 	case DMLOG_OP_ADMIN_LIST_LOGS:
 		free_const(res->logs.logs);

@@ -66,29 +66,49 @@ static const struct dmlog_region_range *ranges_copy(struct flat *f,
 	return dst;
 }
 
+static const struct dmlog_peer_info *peers_copy(struct flat *f,
+						const struct dmlog_peer_info *src, size_t n)
+{
+	struct dmlog_peer_info *peers;
+
+	if (n == 0)
+		return NULL;
+	peers = flat_take(f, n * sizeof(*peers), alignof(struct dmlog_peer_info));
+	for (size_t i = 0; i < n; i++) {
+		struct dmlog_peer_info p = src[i];
+
+		p.id = flat_str(f, src[i].id);
+		p.address = flat_str(f, src[i].address);
+		p.role = flat_str(f, src[i].role);
+		p.raft_address = flat_str(f, src[i].raft_address);
+		p.client_address = flat_str(f, src[i].client_address);
+		p.membership = flat_str(f, src[i].membership);
+		if (peers)
+			peers[i] = p;
+	}
+	return peers;
+}
+
 static void status_copy(struct flat *f, struct dmlog_server_status *dst,
 			const struct dmlog_server_status *src)
 {
 	struct dmlog_server_status t = *src;
-	struct dmlog_peer_info *peers = NULL;
 
 	t.server_id = flat_str(f, src->server_id);
 	t.raft_role = flat_str(f, src->raft_role);
 	t.leader_id = flat_str(f, src->leader_id);
 	t.version = flat_str(f, src->version);
-	if (src->peer_count)
-		peers = flat_take(f, src->peer_count * sizeof(*peers),
-				  alignof(struct dmlog_peer_info));
-	for (size_t i = 0; i < src->peer_count; i++) {
-		struct dmlog_peer_info p = src->peers[i];
+	t.peers = peers_copy(f, src->peers, src->peer_count);
+	if (dst)
+		*dst = t;
+}
 
-		p.id = flat_str(f, src->peers[i].id);
-		p.address = flat_str(f, src->peers[i].address);
-		p.role = flat_str(f, src->peers[i].role);
-		if (peers)
-			peers[i] = p;
-	}
-	t.peers = src->peer_count ? peers : NULL;
+static void peer_change_copy(struct flat *f, struct dmlog_peer_change *dst,
+			     const struct dmlog_peer_change *src)
+{
+	struct dmlog_peer_change t = *src;
+
+	t.peers = peers_copy(f, src->peers, src->peer_count);
 	if (dst)
 		*dst = t;
 }
@@ -166,6 +186,10 @@ static struct dmlog_result *result_walk(struct flat *f, const struct dmlog_resul
 		break;
 	case DMLOG_OP_ADMIN_STATUS:
 		status_copy(f, &t.status, &res->status);
+		break;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		peer_change_copy(f, &t.peer_change, &res->peer_change);
 		break;
 	case DMLOG_OP_ADMIN_LIST_LOGS:
 		logs_copy(f, &t.logs, &res->logs);

@@ -243,3 +243,30 @@ DMLOG_API int dmlog_admin_show_log(struct dmlog *h, const char *uuid, struct dml
 	req.log.uuid = uuid;
 	return sync_ops_run(h, &req, out);
 }
+
+DMLOG_API int dmlog_admin_peer_add(struct dmlog *h, uint64_t raft_id, const char *raft_address,
+				   const char *id, struct dmlog_result **out)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_ADMIN_PEER_ADD, NULL);
+
+	req.peer_raft_id = raft_id;
+	req.peer_raft_address = raft_address;
+	req.peer_id = id;
+	return sync_ops_run(h, &req, out);
+}
+
+DMLOG_API int dmlog_admin_peer_remove(struct dmlog *h, uint64_t raft_id,
+				      struct dmlog_result **out)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_ADMIN_PEER_REMOVE, NULL);
+
+	req.peer_raft_id = raft_id;
+	return sync_ops_run(h, &req, out);
+}
+
+DMLOG_API int dmlog_admin_digest(struct dmlog *h, struct dmlog_result **out)
+{
+	struct dmlog_request req = sync_ops_request(DMLOG_OP_ADMIN_DIGEST, NULL);
+
+	return sync_ops_run(h, &req, out);
+}

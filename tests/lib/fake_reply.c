@@ -132,8 +132,44 @@ static uint8_t *fake_reply_admin(const Dmlog__ClientMessage *cm,
 	uint64_t regions[3] = { 1, 2, 9 };
 	Dmlog__NodeMarks nm, *marks[1] = { &nm };
 	Dmlog__InstanceInfo in, *insts[1] = { &in };
+	Dmlog__PeerChangeReply pc;
+	Dmlog__StateDigestReply sd;
+	uint8_t sha[32];
 
 	switch (cm->body_case) {
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD:
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE:
+		/* the configuration afterwards: one voter, the raft id asked, as peer4 */
+		dmlog__peer_change_reply__init(&pc);
+		dmlog__peer_info__init(&p1);
+		pc.raft_id = cm->body_case == DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD ?
+			cm->admin_peer_add->raft_id : cm->admin_peer_remove->raft_id;
+		p1.id = (char *)"peer4";
+		p1.address = (char *)"127.0.0.1:7904";
+		p1.role = (char *)"follower";
+		p1.voter = true;
+		p1.raft_id = pc.raft_id;
+		p1.raft_address = (char *)"127.0.0.1:7904";
+		p1.client_address = (char *)"";
+		p1.membership = (char *)"voter";
+		pc.n_peers = 1;
+		pc.peers = peers;
+		m->body_case = DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE;
+		m->admin_peer_change = &pc;
+		break;
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST:
+		/* bytes 0x00..0x0f then 0xf0..0xff */
+		dmlog__state_digest_reply__init(&sd);
+		for (size_t i = 0; i < 16; i++) {
+			sha[i] = (uint8_t)i;
+			sha[16 + i] = (uint8_t)(0xf0 + i);
+		}
+		sd.applied_index = 40;
+		sd.sha256.data = sha;
+		sd.sha256.len = sizeof(sha);
+		m->body_case = DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATE_DIGEST;
+		m->admin_state_digest = &sd;
+		break;
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATUS:
 		dmlog__status_reply__init(&st);
 		dmlog__peer_info__init(&p1);
@@ -288,6 +324,9 @@ uint8_t *fake_reply_canned(const Dmlog__ClientMessage *cm, const struct fake_rep
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATUS:
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_LIST_LOGS:
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG:
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD:
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE:
+	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST:
 		return fake_reply_admin(cm, ctx, &m, len);
 	case DMLOG__CLIENT_MESSAGE__BODY_HELLO:
 		return fake_reply_error(cm->id, -EPROTO, "Hello sent twice", len);

@@ -189,6 +189,12 @@ DMLOG_API int dmlog_async_admin_status(struct dmlog_async *ac, dmlog_async_cb *c
 DMLOG_API int dmlog_async_admin_list_logs(struct dmlog_async *ac, dmlog_async_cb *cb, void *arg);
 DMLOG_API int dmlog_async_admin_show_log(struct dmlog_async *ac, const char *uuid,
 					 dmlog_async_cb *cb, void *arg);
+DMLOG_API int dmlog_async_admin_peer_add(struct dmlog_async *ac, uint64_t raft_id,
+					 const char *raft_address, const char *id,
+					 dmlog_async_cb *cb, void *arg);
+DMLOG_API int dmlog_async_admin_peer_remove(struct dmlog_async *ac, uint64_t raft_id,
+					    dmlog_async_cb *cb, void *arg);
+DMLOG_API int dmlog_async_admin_digest(struct dmlog_async *ac, dmlog_async_cb *cb, void *arg);
 
 #ifdef __cplusplus
 }

@@ -118,6 +118,9 @@ enum dmlog_op {
 	DMLOG_OP_WATCH = 36,       /* the IN_SYNC feed (<dmlog/async.h>, "server pushes") */
 	DMLOG_OP_UNWATCH = 37,
 	DMLOG_OP_FEED_ACK = 38,
+	DMLOG_OP_ADMIN_PEER_ADD = 39,    /* membership changes: the Raft leader answers them */
+	DMLOG_OP_ADMIN_PEER_REMOVE = 40,
+	DMLOG_OP_ADMIN_DIGEST = 41,      /* the state digest of the server asked */
 };
 
 /* "CTR", "IN_SYNC", "ADMIN_STATUS"...; "UNKNOWN" for a value outside the enum. Static string. */
@@ -144,6 +147,9 @@ struct dmlog_log_ref {
  *   WATCH                    log
  *   UNWATCH                  feed_id, watch_id
  *   FEED_ACK                 feed_id, seq
+ *   ADMIN_PEER_ADD           peer_raft_id (not 0), peer_raft_address ("HOST:PORT"), peer_id
+ *   ADMIN_PEER_REMOVE        peer_raft_id (not 0)
+ *   ADMIN_DIGEST             nothing
  *   PING, ADMIN_STATUS,
  *   ADMIN_LIST_LOGS          nothing */
 struct dmlog_request {
@@ -158,6 +164,9 @@ struct dmlog_request {
 	uint64_t feed_id;          /* UNWATCH, FEED_ACK: the feed (from a WATCH answer or a push) */
 	uint64_t watch_id;         /* UNWATCH */
 	uint64_t seq;              /* FEED_ACK: the last push applied */
+	uint64_t peer_raft_id;     /* ADMIN_PEER_ADD, ADMIN_PEER_REMOVE: the server's Raft id */
+	const char *peer_raft_address; /* ADMIN_PEER_ADD: HOST:PORT of its raft_address option */
+	const char *peer_id;       /* ADMIN_PEER_ADD: the CN of its dmlog-peer certificate */
 };
 
 /* ------------------------------------------------------------------ results */
@@ -177,6 +186,26 @@ struct dmlog_peer_info {
 	const char *address;
 	const char *role;        /* "leader", "follower", "candidate", "unavailable" */
 	bool voter;
+	uint64_t raft_id;
+	const char *raft_address;   /* where the other peers reach its Raft traffic, or "" */
+	const char *client_address; /* where nodes and admins reach it, or "" */
+	const char *membership;     /* "voter", "standby", "spare", or "" */
+};
+
+/* ADMIN_PEER_ADD, ADMIN_PEER_REMOVE: the Raft configuration once the change is committed. */
+struct dmlog_peer_change {
+	uint64_t raft_id;        /* the server added or removed */
+	const struct dmlog_peer_info *peers;
+	size_t peer_count;
+};
+
+#define DMLOG_DIGEST_HEX_SIZE 65 /* 64 hex digits and the NUL */
+
+/* ADMIN_DIGEST: the SHA-256 of the server's state machine at applied_index (peers at the same
+ * applied_index must report the same digest). */
+struct dmlog_state_digest {
+	uint64_t applied_index;
+	char sha256[DMLOG_DIGEST_HEX_SIZE]; /* lowercase hex */
 };
 
 struct dmlog_server_status {
@@ -283,6 +312,8 @@ struct dmlog_result {
 		struct dmlog_log_detail log;           /* ADMIN_SHOW_LOG */
 		struct dmlog_watch watch;              /* WATCH */
 		struct dmlog_feed_grant grant;         /* FEED_ACK */
+		struct dmlog_peer_change peer_change;  /* ADMIN_PEER_ADD, ADMIN_PEER_REMOVE */
+		struct dmlog_state_digest digest;      /* ADMIN_DIGEST */
 	};
 };
 
@@ -357,6 +388,17 @@ DMLOG_API int dmlog_ping(struct dmlog *h);
 DMLOG_API int dmlog_admin_status(struct dmlog *h, struct dmlog_result **out);
 DMLOG_API int dmlog_admin_list_logs(struct dmlog *h, struct dmlog_result **out);
 DMLOG_API int dmlog_admin_show_log(struct dmlog *h, const char *uuid, struct dmlog_result **out);
+
+/* Membership changes (admin role; the leader answers, redirects are followed). peer_add binds
+ * raft_id to the certificate CN `id`, adds the server at raft_address ("HOST:PORT") and makes it
+ * a voter once it caught up; peer_remove takes it out of the configuration. On success *out's
+ * peer_change member holds the configuration afterwards. */
+DMLOG_API int dmlog_admin_peer_add(struct dmlog *h, uint64_t raft_id, const char *raft_address,
+				   const char *id, struct dmlog_result **out);
+DMLOG_API int dmlog_admin_peer_remove(struct dmlog *h, uint64_t raft_id,
+				      struct dmlog_result **out);
+/* The state digest of the server answering (any peer); *out's digest member holds it. */
+DMLOG_API int dmlog_admin_digest(struct dmlog *h, struct dmlog_result **out);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,10 @@ static const struct dmlog_request cases[CASES_COUNT] = {
 	{ .op = DMLOG_OP_ADMIN_STATUS },
 	{ .op = DMLOG_OP_ADMIN_LIST_LOGS },
 	{ .op = DMLOG_OP_ADMIN_SHOW_LOG, .log = { .uuid = "log-x" } },
+	{ .op = DMLOG_OP_ADMIN_PEER_ADD, .peer_raft_id = 4, .peer_raft_address = "127.0.0.1:7904",
+	  .peer_id = "peer4" },
+	{ .op = DMLOG_OP_ADMIN_PEER_REMOVE, .peer_raft_id = 2 },
+	{ .op = DMLOG_OP_ADMIN_DIGEST },
 };
 
 const struct dmlog_request *cases_request(size_t i)
@@ -165,6 +169,19 @@ void cases_check_wire(const struct dmlog_request *req, const Dmlog__ClientMessag
 		ck_assert_uint_eq(cm->feed_ack->feed_id, req->feed_id);
 		ck_assert_uint_eq(cm->feed_ack->seq, req->seq);
 		break;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+		ck_assert_int_eq(cm->body_case, DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD);
+		ck_assert_uint_eq(cm->admin_peer_add->raft_id, req->peer_raft_id);
+		ck_assert_str_eq(cm->admin_peer_add->raft_address, req->peer_raft_address);
+		ck_assert_str_eq(cm->admin_peer_add->id, req->peer_id);
+		break;
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		ck_assert_int_eq(cm->body_case, DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE);
+		ck_assert_uint_eq(cm->admin_peer_remove->raft_id, req->peer_raft_id);
+		break;
+	case DMLOG_OP_ADMIN_DIGEST:
+		ck_assert_int_eq(cm->body_case, DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST);
+		break;
 	}
 }
 
@@ -265,6 +282,24 @@ void cases_check_result(const struct dmlog_request *req, const struct dmlog_resu
 		ck_assert_str_eq(res->log.instances[0].state, "resumed");
 		ck_assert_uint_eq(res->log.instances[0].in_sync_hint, 17);
 		ck_assert(!res->log.fully_synced);
+		break;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		/* the fake answers with the raft id asked and one peer: that server */
+		ck_assert_uint_eq(res->peer_change.raft_id, req->peer_raft_id);
+		ck_assert_uint_eq(res->peer_change.peer_count, 1);
+		ck_assert_uint_eq(res->peer_change.peers[0].raft_id, req->peer_raft_id);
+		ck_assert_str_eq(res->peer_change.peers[0].id, "peer4");
+		ck_assert_str_eq(res->peer_change.peers[0].raft_address, "127.0.0.1:7904");
+		ck_assert_str_eq(res->peer_change.peers[0].client_address, "");
+		ck_assert_str_eq(res->peer_change.peers[0].membership, "voter");
+		ck_assert(res->peer_change.peers[0].voter);
+		break;
+	case DMLOG_OP_ADMIN_DIGEST:
+		ck_assert_uint_eq(res->digest.applied_index, 40);
+		ck_assert_str_eq(res->digest.sha256,
+				 "000102030405060708090a0b0c0d0e0f"
+				 "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
 		break;
 	default:
 		break;

@@ -11,7 +11,10 @@
 
 #include "fake_server.h"
 
-#define CASES_COUNT 21
+#define CASES_COUNT 24
+#define CASES_SHOW_LOG 20    /* the ADMIN_SHOW_LOG case */
+#define CASES_PEER_ADD 21    /* the ADMIN_PEER_ADD case */
+#define CASES_DIGEST 23      /* the ADMIN_DIGEST case */
 
 /* The i-th request (0 <= i < CASES_COUNT); static storage. */
 const struct dmlog_request *cases_request(size_t i);

@@ -51,6 +51,12 @@ static int submit_typed(struct dmlog_async *ac, const struct dmlog_request *r, v
 	case DMLOG_OP_WATCH: return dmlog_async_watch(ac, log, cb, arg);
 	case DMLOG_OP_UNWATCH: return dmlog_async_unwatch(ac, r->feed_id, r->watch_id, cb, arg);
 	case DMLOG_OP_FEED_ACK: return dmlog_async_feed_ack(ac, r->feed_id, r->seq, cb, arg);
+	case DMLOG_OP_ADMIN_PEER_ADD:
+		return dmlog_async_admin_peer_add(ac, r->peer_raft_id, r->peer_raft_address,
+						  r->peer_id, cb, arg);
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		return dmlog_async_admin_peer_remove(ac, r->peer_raft_id, cb, arg);
+	case DMLOG_OP_ADMIN_DIGEST: return dmlog_async_admin_digest(ac, cb, arg);
 	}
 	return -EINVAL;
 }

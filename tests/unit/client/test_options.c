@@ -31,7 +31,7 @@ START_TEST(defaults_fill_every_zero_field)
 	ck_assert_uint_eq(o.reconnect_min_ms, 100);
 	ck_assert_uint_eq(o.reconnect_max_ms, 5000);
 	ck_assert_uint_eq(o.max_in_flight, 1024);
-	ck_assert_uint_eq(o.max_redirects, 8);
+	ck_assert_uint_eq(o.max_redirects, 32);
 	ck_assert_str_eq(o.client_name, "libdmlog/" DMLOG_VERSION_STRING);
 	ck_assert_ptr_null(o.verify_name);
 	ck_assert_str_eq(o.servers[0].host, "10.0.0.1");

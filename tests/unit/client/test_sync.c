@@ -95,6 +95,16 @@ static void run_typed(struct dmlog *h, const struct dmlog_request *r)
 	case DMLOG_OP_ADMIN_SHOW_LOG:
 		rc = dmlog_admin_show_log(h, r->log.uuid, &res);
 		break;
+	case DMLOG_OP_ADMIN_PEER_ADD:
+		rc = dmlog_admin_peer_add(h, r->peer_raft_id, r->peer_raft_address, r->peer_id,
+					  &res);
+		break;
+	case DMLOG_OP_ADMIN_PEER_REMOVE:
+		rc = dmlog_admin_peer_remove(h, r->peer_raft_id, &res);
+		break;
+	case DMLOG_OP_ADMIN_DIGEST:
+		rc = dmlog_admin_digest(h, &res);
+		break;
 	default:
 		rc = -EINVAL;
 		break;
@@ -179,7 +189,8 @@ START_TEST(results_outlive_the_handle)
 	struct fake_server *fs;
 	struct dmlog_options o;
 	struct dmlog *h;
-	struct dmlog_result *detail, *copy;
+	struct dmlog_result *detail, *copy, *change, *digest;
+	const struct dmlog_request *add = cases_request(CASES_PEER_ADD);
 
 	harness_server_config(&cfg);
 	fs = harness_server_start(&cfg);
@@ -188,12 +199,23 @@ START_TEST(results_outlive_the_handle)
 	o.key_file = harness_certs.good.admin_key;
 	h = new_sync(&o);
 	ck_assert_int_eq(dmlog_admin_show_log(h, "log-x", &detail), 0);
+	ck_assert_int_eq(dmlog_admin_peer_add(h, add->peer_raft_id, add->peer_raft_address,
+					      add->peer_id, &change), 0);
+	ck_assert_int_eq(dmlog_admin_digest(h, &digest), 0);
 	dmlog_free(h);
 	fake_server_stop(fs);
-	cases_check_result(cases_request(CASES_COUNT - 1), detail);
+	cases_check_result(cases_request(CASES_SHOW_LOG), detail);
 	copy = dmlog_result_dup(detail);
 	dmlog_result_free(detail);
-	cases_check_result(cases_request(CASES_COUNT - 1), copy);
+	cases_check_result(cases_request(CASES_SHOW_LOG), copy);
+	dmlog_result_free(copy);
+	copy = dmlog_result_dup(change);
+	dmlog_result_free(change);
+	cases_check_result(add, copy);
+	dmlog_result_free(copy);
+	copy = dmlog_result_dup(digest);
+	dmlog_result_free(digest);
+	cases_check_result(cases_request(CASES_DIGEST), copy);
 	dmlog_result_free(copy);
 	dmlog_result_free(NULL);
 }
