@@ -209,6 +209,13 @@ copy_elf_libs() { # copy the shared libraries of a dynamic ELF to the same paths
 		[ -e "$ROOT$lib" ] && continue
 		mkdir -p "$ROOT$(dirname "$lib")"
 		cp -L "$lib" "$ROOT$lib"
+		# A library found through a build tree's RUNPATH (say under /tmp, which the guest
+		# mounts a tmpfs over) must also be where the loader looks by default.
+		case $lib in
+		/lib/*|/lib64/*|/usr/lib/*|/usr/lib64/*) ;;
+		*) mkdir -p "$ROOT/usr/lib/x86_64-linux-gnu"
+		   cp -L "$lib" "$ROOT/usr/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
+		esac
 	done
 }
 for spec in ${FILES[@]+"${FILES[@]}"}; do
