@@ -44,6 +44,17 @@ check() {
 	shift
 	if "$@"; then ok "$_d"; else bad "$_d"; fi
 }
+# known DESCRIPTION COMMAND...: a check of a known, documented defect: printed as KNOWN ISSUE
+# (and kept in /out/known.log) when it fails, without failing the run. Each use names the
+# issue it belongs to; remove the wrapper when the defect is fixed.
+known() {
+	_d=$1
+	shift
+	if "$@"; then ok "$_d"; else
+		echo "KNOWN ISSUE: $_d"
+		echo "$(ts) $_d" >>/out/known.log
+	fi
+}
 # fatal DESCRIPTION: a failure after which the script cannot go on.
 fatal() {
 	bad "$*"
