@@ -84,10 +84,11 @@ DMLOG_API int dmlog_get_region_size(struct dmlog *h, const struct dmlog_log_ref 
 	return 0;
 }
 
-DMLOG_API int dmlog_is_clean(struct dmlog *h, const struct dmlog_log_ref *log, uint64_t region,
-			     bool *clean)
+/* IS_CLEAN and IN_SYNC: one region in, one boolean out (the union member the op names). */
+static int sync_ops_region_bool(struct dmlog *h, enum dmlog_op op, const struct dmlog_log_ref *log,
+				uint64_t region, bool *out)
 {
-	struct dmlog_request req = sync_ops_request(DMLOG_OP_IS_CLEAN, log);
+	struct dmlog_request req = sync_ops_request(op, log);
 	struct dmlog_result *res;
 	int rc;
 
@@ -95,27 +96,22 @@ DMLOG_API int dmlog_is_clean(struct dmlog *h, const struct dmlog_log_ref *log, u
 	rc = sync_ops_run(h, &req, &res);
 	if (rc)
 		return rc;
-	if (clean)
-		*clean = res->clean;
+	if (out)
+		*out = op == DMLOG_OP_IS_CLEAN ? res->clean : res->in_sync;
 	dmlog_result_free(res);
 	return 0;
+}
+
+DMLOG_API int dmlog_is_clean(struct dmlog *h, const struct dmlog_log_ref *log, uint64_t region,
+			     bool *clean)
+{
+	return sync_ops_region_bool(h, DMLOG_OP_IS_CLEAN, log, region, clean);
 }
 
 DMLOG_API int dmlog_in_sync(struct dmlog *h, const struct dmlog_log_ref *log, uint64_t region,
 			    bool *in_sync)
 {
-	struct dmlog_request req = sync_ops_request(DMLOG_OP_IN_SYNC, log);
-	struct dmlog_result *res;
-	int rc;
-
-	req.region = region;
-	rc = sync_ops_run(h, &req, &res);
-	if (rc)
-		return rc;
-	if (in_sync)
-		*in_sync = res->in_sync;
-	dmlog_result_free(res);
-	return 0;
+	return sync_ops_region_bool(h, DMLOG_OP_IN_SYNC, log, region, in_sync);
 }
 
 #define SYNC_REGIONS(name, OP)                                                           \
