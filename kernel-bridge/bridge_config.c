@@ -114,7 +114,7 @@ static const struct optab_option bridge_table[BRIDGE__COUNT] = {
 	[BRIDGE_NO_SERVER_POLICY] = {"no_server_policy", OPTAB_T_ENUM, AT(no_server_policy),
 				     "wait", 0, 0, bridge_policies, true,
 				     "no dmlogd answers: wait (the kernel waits and resends) or "
-				     "fail (-EIO after fail_after)",
+				     "fail (-EIO after fail_after; IN_SYNC always waits)",
 				     "POLICY", NULL, NULL},
 	[BRIDGE_FAIL_AFTER] = {"fail_after", OPTAB_T_DURATION, AT(fail_after_ms), "10s", 100,
 			       HOUR, NULL, true,
@@ -155,6 +155,12 @@ static const struct optab_option bridge_table[BRIDGE__COUNT] = {
 			       false,
 			       "file created once the kernel's requests are received; empty: none",
 			       "FILE", NULL, NULL},
+	[BRIDGE_REFRESH_AFTER_LOSS] = {"refresh_after_loss", OPTAB_T_BOOL, AT(refresh_after_loss),
+				       "yes", 0, 0, NULL, true,
+				       "suspend and resume a mirror whose log dmlogd had lost with "
+				       "this node, once the kernel reconnected it, so that it "
+				       "resyncs the regions the loss took out of sync",
+				       "BOOL", NULL, NULL},
 	[BRIDGE_LOG_LEVEL] = {"log_level", OPTAB_T_ENUM, AT(log_level), "notice", 0, 0,
 			      bridge_levels, true, "least important messages logged", "LEVEL",
 			      NULL, NULL},
@@ -317,6 +323,7 @@ int bridge_config_relay_options(const struct bridge_config *cfg, struct bridge_s
 	o->expire_after_ms = (uint32_t)cfg->request_expiry_ms;
 	o->max_outstanding = (uint32_t)cfg->max_outstanding;
 	o->keepalive_ms = (uint32_t)cfg->keepalive_ms;
+	o->refresh_after_loss = cfg->refresh_after_loss && strcmp(cfg->transport, "netlink") == 0;
 	return 0;
 }
 

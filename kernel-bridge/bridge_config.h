@@ -50,6 +50,7 @@ enum bridge_key {
 	BRIDGE_MAX_OUTSTANDING,
 	BRIDGE_RCVBUF,
 	BRIDGE_READY_FILE,
+	BRIDGE_REFRESH_AFTER_LOSS,
 	BRIDGE_LOG_LEVEL,
 	BRIDGE_LOG_TARGET,
 	BRIDGE_LOG_TIMESTAMPS,
@@ -74,6 +75,7 @@ struct bridge_config {
 	int64_t max_outstanding;
 	int64_t rcvbuf;
 	char *ready_file;         /* "" = none */
+	bool refresh_after_loss;  /* suspend/resume a mirror dmlogd had lost (dm_refresh.h) */
 	int log_level;            /* enum log_level */
 	int log_target;           /* enum log_target */
 	bool log_timestamps;

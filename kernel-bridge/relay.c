@@ -12,6 +12,7 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <event2/event.h>
 #include <linux/dm-log-userspace.h>
 
+#include "dm_refresh.h"
 #include "log.h"
 #include "relay_impl.h"
 #include "replica.h"
@@ -94,10 +96,54 @@ static void relay_slot_release(struct relay *r, struct relay_slot *s)
 
 /* ---------------------------------------------------------------- library callbacks */
 
+/* Whether a request of this type that no dmlogd answered gets -EIO now (policy fail) rather
+ * than no reply (the kernel resends it after 15 s). Never IN_SYNC: the mirror reads any error
+ * as "not in sync" and writes to the default leg only, while the log may count the region in
+ * sync: legs that differ silently. */
+static bool relay_may_fail(const struct relay *r, uint32_t type)
+{
+	return r->policy == RELAY_POLICY_FAIL && type != DM_ULOG_IN_SYNC;
+}
+
 /* The failures that mean "no dmlogd answered" rather than "dmlogd answered this errno". */
 static bool relay_no_answer(int status)
 {
 	return status == -ETIMEDOUT || status == -EACCES || status == -EPROTO || status == -ELOOP;
+}
+
+/* Remembers that dmlogd lost instance (uuid, luid). */
+static void relay_lost_add(struct relay *r, const struct ulog_codec_hdr *h)
+{
+	for (uint32_t i = 0; i < r->nlost; i++)
+		if (r->lost[i].luid == h->luid && strcmp(r->lost[i].uuid, h->uuid) == 0)
+			return;
+	if (r->nlost == RELAY_LOST_MAX) {
+		memmove(r->lost, r->lost + 1, (RELAY_LOST_MAX - 1) * sizeof(r->lost[0]));
+		r->nlost--;
+	}
+	snprintf(r->lost[r->nlost].uuid, sizeof(r->lost[0].uuid), "%s", h->uuid);
+	r->lost[r->nlost++].luid = h->luid;
+}
+
+/* A RESUME succeeded: if it revived a lost instance, refresh its mirror. */
+static void relay_lost_resumed(struct relay *r, const struct ulog_codec_hdr *h)
+{
+	for (uint32_t i = 0; i < r->nlost; i++) {
+		if (r->lost[i].luid != h->luid || strcmp(r->lost[i].uuid, h->uuid) != 0)
+			continue;
+		r->lost[i] = r->lost[--r->nlost];
+		if (!r->refresh_after_loss) {
+			log_warning("a log dmlogd had lost was resumed by the kernel's reconnect: "
+				    "regions it took out of sync are resynced only after the mirror's "
+				    "next suspend and resume (refresh_after_loss is off) log=%s",
+				    RELAY_UUID(h->uuid));
+			return;
+		}
+		r->stats.refreshes++;
+		if (dm_refresh_start(h->uuid) != 0)
+			log_err("could not start the mirror refresh log=%s", RELAY_UUID(h->uuid));
+		return;
+	}
 }
 
 static void relay_on_result(struct dmlog_async *ac, int status, const struct dmlog_result *res,
@@ -120,13 +166,18 @@ static void relay_on_result(struct dmlog_async *ac, int status, const struct dml
 			cres.error = rc;
 		}
 		r->stats.answered++;
+		log_debug("answer log=%s seq=%u type=%s error=%d flag=%d value=%" PRIu64,
+			  RELAY_UUID(s->hdr.uuid), s->hdr.seq, ulog_codec_type_name(s->hdr.type),
+			  cres.error, cres.flag ? 1 : 0, cres.value);
 		relay_reply_send(r, &s->hdr, s->reconnect, &cres);
 		if (r->replica != NULL)
 			replica_after(r->replica, s->hdr.type, s->hdr.uuid, s->hdr.luid, 0);
+		if (s->hdr.type == DM_ULOG_RESUME && cres.error == 0 && r->nlost)
+			relay_lost_resumed(r, &s->hdr);
 	} else if (status == -ECANCELED) {
 		/* The relay is going away: no reply; the kernel resends after its timeout. */
 	} else if (relay_no_answer(status)) {
-		if (r->policy == RELAY_POLICY_FAIL) {
+		if (relay_may_fail(r, s->hdr.type)) {
 			r->stats.failed++;
 			if (relay_may_warn(r))
 				log_warning("no answer from dmlogd, answering -EIO (policy "
@@ -153,6 +204,7 @@ static void relay_on_result(struct dmlog_async *ac, int status, const struct dml
 		r->stats.server_errors++;
 		log_notice("dmlogd lost this node's instance: asking the kernel to reconnect log=%s seq=%u type=%s",
 			   RELAY_UUID(s->hdr.uuid), s->hdr.seq, ulog_codec_type_name(s->hdr.type));
+		relay_lost_add(r, &s->hdr);
 		relay_reply_error(r, &s->hdr, s->reconnect, -ESRCH);
 	} else {
 		r->stats.answered++;
@@ -270,6 +322,34 @@ static void relay_refuse(struct relay *r, int rc, const struct ulog_codec_req *r
 	relay_reply_error(r, &req->hdr, req->reconnect, -EINVAL);
 }
 
+/* The debug line of a kernel request: the evidence when a real-kernel test fails. */
+static void relay_debug_request(const struct ulog_codec_req *req)
+{
+	char regions[96] = "";
+	size_t n = 0;
+
+	switch (req->hdr.type) {
+	case DM_ULOG_IS_CLEAN:
+	case DM_ULOG_IN_SYNC:
+	case DM_ULOG_IS_REMOTE_RECOVERING:
+		snprintf(regions, sizeof(regions), " region=%" PRIu64, req->region);
+		break;
+	case DM_ULOG_SET_REGION_SYNC:
+		snprintf(regions, sizeof(regions), " region=%" PRIu64 " in_sync=%d", req->region,
+			 req->in_sync ? 1 : 0);
+		break;
+	default:
+		for (uint32_t i = 0; i < req->nregions && n + 24 < sizeof(regions); i++)
+			n += (size_t)snprintf(regions + n, sizeof(regions) - n, "%s%" PRIu64,
+					      i ? "," : " regions=", req->regions[i]);
+		break;
+	}
+	log_debug("kernel request log=%s seq=%u type=%s version=%u size=%u%s%s",
+		  RELAY_UUID(req->hdr.uuid), req->hdr.seq, ulog_codec_type_name(req->hdr.type),
+		  req->hdr.version, req->hdr.data_size, req->reconnect ? " reconnect" : "",
+		  regions);
+}
+
 static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t len, void *arg)
 {
 	struct relay *r = arg;
@@ -290,9 +370,8 @@ static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t le
 			return;
 		r->stats.remote_in_sync++;
 	}
-	log_debug("kernel request log=%s seq=%u type=%s version=%u size=%u",
-		  RELAY_UUID(req.hdr.uuid), req.hdr.seq, ulog_codec_type_name(req.hdr.type),
-		  req.hdr.version, req.hdr.data_size);
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		relay_debug_request(&req);
 	if (r->replica != NULL)
 		replica_before(r->replica, req.hdr.type, req.hdr.uuid, req.hdr.luid);
 	s = relay_slot_take(r);
@@ -318,7 +397,7 @@ static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t le
 				    dmlog_async_errmsg(r->ac), RELAY_UUID(req.hdr.uuid),
 				    req.hdr.seq);
 		relay_reply_error(r, &req.hdr, req.reconnect, -EINVAL);
-	} else if (r->policy == RELAY_POLICY_FAIL) {
+	} else if (relay_may_fail(r, req.hdr.type)) {
 		r->stats.failed++;
 		if (relay_may_warn(r))
 			log_warning("request not submitted, answering -EIO: %s log=%s seq=%u",
@@ -367,6 +446,7 @@ static struct dmlog_async *relay_handle(struct event_base *base, const struct re
 static void relay_apply(struct relay *r, const struct relay_options *o)
 {
 	r->policy = o->policy;
+	r->refresh_after_loss = o->refresh_after_loss;
 	r->fail_after_ms = o->fail_after_ms ? o->fail_after_ms : RELAY_DEFAULT_FAIL_AFTER_MS;
 	r->expire_after_ms = o->expire_after_ms ? o->expire_after_ms
 						: RELAY_DEFAULT_EXPIRE_AFTER_MS;
@@ -533,12 +613,13 @@ void relay_dump(const struct relay *r)
 		   r->policy == RELAY_POLICY_FAIL ? "fail" : "wait", r->stats.outstanding,
 		   r->stats.outstanding_peak, r->max_outstanding, r->stats.pauses);
 	log_notice("state dump: requests=%llu answered=%llu server_errors=%llu rejected=%llu "
-		   "dropped=%llu foreign=%llu failed=%llu expired=%llu unsent=%llu",
+		   "dropped=%llu foreign=%llu failed=%llu expired=%llu unsent=%llu refreshes=%llu",
 		   (unsigned long long)r->stats.requests, (unsigned long long)r->stats.answered,
 		   (unsigned long long)r->stats.server_errors,
 		   (unsigned long long)r->stats.rejected, (unsigned long long)r->stats.dropped,
 		   (unsigned long long)r->stats.foreign, (unsigned long long)r->stats.failed,
-		   (unsigned long long)r->stats.expired, (unsigned long long)r->stats.unsent);
+		   (unsigned long long)r->stats.expired, (unsigned long long)r->stats.unsent,
+		   (unsigned long long)r->stats.refreshes);
 	log_notice("state dump: by type:%s", types);
 	if (r->replica != NULL) {
 		struct replica_stats rs;

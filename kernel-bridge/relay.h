@@ -73,6 +73,10 @@ struct relay_options {
 	bool no_local_reads;
 	uint32_t lease_margin_ms;  /* taken off each feed lease; 0: 50 + lease/20 */
 	uint32_t copy_retry_ms;    /* a failed or ended copy is retried after; 0: 1000 */
+	/* Suspend and resume the mirror of an instance dmlogd had lost, once the kernel's
+	 * reconnect loop resumed it, so that it resyncs what the loss took out of sync
+	 * (dm_refresh.h). Only meaningful with the real kernel (netlink transport). */
+	bool refresh_after_loss;
 };
 
 struct relay_stats {
@@ -83,6 +87,7 @@ struct relay_stats {
 	uint64_t local_in_sync;                     /* IN_SYNC answered from a copy */
 	uint64_t remote_in_sync;                    /* IN_SYNC relayed to dmlogd */
 	uint64_t server_errors;                     /* of those, negative errnos from dmlogd */
+	uint64_t refreshes;                         /* mirror refreshes started after a loss */
 	uint64_t rejected;                          /* answered -EINVAL by the bridge */
 	uint64_t dropped;                           /* datagrams dropped without a reply */
 	uint64_t foreign;                           /* other connector traffic, ignored */

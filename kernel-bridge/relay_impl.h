@@ -23,6 +23,8 @@ struct replica;
 /* Local answer latency histogram: 100 ns buckets up to 100 us, then one overflow bucket. */
 #define RELAY_LAT_BUCKET_NS 100
 #define RELAY_LAT_BUCKETS 1001
+/* Lost instances remembered until their reconnect (the oldest is forgotten beyond). */
+#define RELAY_LOST_MAX 32
 
 /* A log's short UUID (last 8 characters) for a log line, quoted if the kernel sent odd bytes.
  * Valid within the full expression (the log call) it appears in. */
@@ -56,6 +58,14 @@ struct relay {
 	bool link_reported;             /* link_up was logged at least once */
 	struct relay_stats stats;
 	struct replica *replica;        /* local IN_SYNC answers; NULL with no_local_reads */
+	/* Instances dmlogd answered -ESTALE for (lost with this node): when the kernel's
+	 * reconnect loop resumes one, its mirror is refreshed (dm_refresh.h). */
+	bool refresh_after_loss;
+	struct relay_lost {
+		char uuid[ULOG_CODEC_UUID_LEN];
+		uint64_t luid;
+	} lost[RELAY_LOST_MAX];
+	uint32_t nlost;
 	uint64_t lat[RELAY_LAT_BUCKETS];
 	uint64_t lat_max_ns;
 	/* warning rate limit: at most RELAY_WARN_BURST lines per RELAY_WARN_WINDOW seconds */

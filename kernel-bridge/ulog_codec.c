@@ -323,6 +323,22 @@ int ulog_codec_parse(const void *buf, size_t len, struct ulog_codec_req *req)
 	return parse_payload(req);
 }
 
+size_t ulog_codec_result_size(uint32_t type)
+{
+	switch (type) {
+	case DM_ULOG_GET_REGION_SIZE:
+	case DM_ULOG_GET_SYNC_COUNT:
+	case DM_ULOG_IS_CLEAN:
+	case DM_ULOG_IN_SYNC:
+		return 8;
+	case DM_ULOG_GET_RESYNC_WORK:
+	case DM_ULOG_IS_REMOTE_RECOVERING:
+		return 16;
+	default:
+		return 0;
+	}
+}
+
 /* The result payload of a successful reply: its size in *size, its bytes in out. */
 static int reply_payload(const struct ulog_codec_req *req, const struct ulog_codec_res *res,
 			 uint8_t *out, size_t *size)
@@ -413,6 +429,14 @@ int ulog_codec_encode_reply(const struct ulog_codec_req *req, const struct ulog_
 		err = reply_payload(req, res, payload, &size);
 		if (err != 0)
 			return err;
+	} else {
+		/* The kernel stores an error reply's data_size as the caller's reply capacity,
+		 * and its reconnect loop (after -ESRCH) and -EAGAIN resend the request with that
+		 * capacity: a 0 here would turn the retried IN_SYNC into -ENOSPC, which the mirror
+		 * reads as "not in sync" and writes to the default leg only. So an error carries
+		 * the type's fixed-size result, zeroed (the kernel ignores it on error). */
+		size = ulog_codec_result_size(req->hdr.type);
+		memset(payload, 0, size);
 	}
 	total = ULOG_CODEC_HDR_LEN + ULOG_CODEC_REQ_LEN + size;
 	if (cap < total)

@@ -107,6 +107,10 @@ struct ulog_codec_res {
 	char text[ULOG_CODEC_TEXT_MAX];   /* CTR device, STATUS_INFO, STATUS_TABLE; NUL-terminated */
 };
 
+/* The size of type's fixed result (8 or 16 bytes), or 0 for a type with no result or a
+ * variable one (CTR, STATUS_INFO, STATUS_TABLE). Error replies carry this many zero bytes. */
+size_t ulog_codec_result_size(uint32_t type);
+
 /* Parses and validates one datagram of len bytes (the kernel's nlmsg_len, or that rounded up
  * to 4 as recv() returns it) into *req. Never reads outside buf[0, len); req->data points into
  * buf. Returns:
@@ -128,7 +132,8 @@ int ulog_codec_parse(const void *buf, size_t len, struct ulog_codec_req *req);
  * (no reply buffer) or version < 2; GET_REGION_SIZE, GET_SYNC_COUNT u64 value; IS_CLEAN,
  * IN_SYNC s64 flag; GET_RESYNC_WORK, IS_REMOTE_RECOVERING {s64 flag; u64 value};
  * STATUS_INFO, STATUS_TABLE the text with its NUL; nothing for the others. With res->error
- * != 0 the payload is empty. Returns 0, -EINVAL (res->error not 0 or a negative errno, text
+ * != 0 the payload is ulog_codec_result_size(type) zero bytes (the kernel keeps data_size as
+ * the capacity of the request's resend). Returns 0, -EINVAL (res->error not 0 or a negative errno, text
  * not NUL-terminated, hdr.uuid not terminated), -EMSGSIZE (CTR device longer than 127),
  * -ENOSPC (cap too small; ULOG_CODEC_REPLY_MAX always suffices). */
 int ulog_codec_encode_reply(const struct ulog_codec_req *req, const struct ulog_codec_res *res,

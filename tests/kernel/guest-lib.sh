@@ -44,16 +44,20 @@ check() {
 	shift
 	if "$@"; then ok "$_d"; else bad "$_d"; fi
 }
-# known DESCRIPTION COMMAND...: a check of a known, documented defect: printed as KNOWN ISSUE
-# (and kept in /out/known.log) when it fails, without failing the run. Each use names the
-# issue it belongs to; remove the wrapper when the defect is fixed.
-known() {
-	_d=$1
-	shift
-	if "$@"; then ok "$_d"; else
-		echo "KNOWN ISSUE: $_d"
-		echo "$(ts) $_d" >>/out/known.log
-	fi
+# wait_log FILE PATTERN SECONDS: wait until FILE has a line matching PATTERN (grep -E).
+wait_log() {
+	_n=$(($3 * 10))
+	until grep -qE "$2" "$1" 2>/dev/null; do
+		[ $_n -gt 0 ] || { note "no line matching '$2' in $1 after ${3}s"; return 1; }
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+}
+# no_dmesg PATTERN: the kernel has logged no line matching PATTERN (grep -E); prints them if so.
+no_dmesg() {
+	dmesg | grep -E "$1" >/tmp/no_dmesg.out || return 0
+	note "kernel said: $(head -3 /tmp/no_dmesg.out)"
+	return 1
 }
 # fatal DESCRIPTION: a failure after which the script cannot go on.
 fatal() {

@@ -396,15 +396,34 @@ START_TEST(v09_in_sync_reply_is_s64_one)
 }
 END_TEST
 
-START_TEST(v10_error_reply_has_no_payload)
+/* V10 is the reference's IN_SYNC error reply with data_size 0. dmlog deliberately sends the
+ * same header with data_size 8 and 8 zero bytes: the kernel (fill_pkg) stores an error reply's
+ * data_size as the caller's capacity, and the retry after its reconnect loop (-ESRCH) reuses
+ * it; with 0 the retried IN_SYNC fails with -ENOSPC, read as "not in sync" (a write to the
+ * default leg only). Seen in the VM: "Insufficient space to receive package [8] (8 vs 0)". */
+START_TEST(v10_error_reply_keeps_the_result_size)
 {
 	static uint8_t dg[BUFSZ];
+	static uint8_t want[BUFSZ];
+	uint8_t got[ULOG_CODEC_REPLY_MAX];
 	struct ulog_codec_req req;
 	/* flag and value set on purpose: an error reply must not carry them */
 	struct ulog_codec_res res = res_of(-EINVAL, true, 77, "x");
+	size_t vlen, wlen, glen = 0;
+	uint8_t *v;
 
 	parse_vector("v08_in_sync", dg, &req, 0x120, 8);
-	reply_vector("v10_in_sync_error_reply", &req, &res);
+	v = vec("v10_in_sync_error_reply", &vlen);
+	ck_assert_uint_eq(vlen, 160);
+	ck_assert_uint_eq(get32(v + 156), 0);
+	memcpy(want, v, vlen);
+	free(v);
+	put32(want + 156, 8);
+	memset(want + 160, 0, 8);
+	wlen = uframe(want, 168, dg);
+	ck_assert_int_eq(ulog_codec_encode_reply(&req, &res, PID, got, sizeof(got), &glen), 0);
+	assert_bytes(got, glen, dg, wlen);
+	ck_assert_int_eq((int32_t)get32(got + 36 + 144), -EINVAL);
 }
 END_TEST
 
@@ -1031,14 +1050,21 @@ START_TEST(types_without_result_reply_with_nothing)
 }
 END_TEST
 
-START_TEST(error_replies_have_no_payload_for_any_type)
+/* An error reply carries the zeroed fixed-size result of its type (the capacity the kernel
+ * keeps for the resend, see V10) and nothing for the others; never the flag, value or text. */
+START_TEST(error_replies_carry_a_zeroed_result_of_the_fixed_size)
 {
 	uint8_t out[ULOG_CODEC_REPLY_MAX];
 	struct ulog_codec_res res = res_of(-ENOENT, true, 9, "text");
+	/* by type 1..17: IS_CLEAN, IN_SYNC, GET_REGION_SIZE, GET_SYNC_COUNT 8; GET_RESYNC_WORK,
+	 * IS_REMOTE_RECOVERING 16 */
+	static const uint32_t want[18] = {[6] = 8, [7] = 8, [8] = 8, [12] = 16, [14] = 8,
+					  [17] = 16};
 
 	for (uint32_t t = 1; t <= 17; t++) {
 		static const uint64_t pl[2] = {1, 1};
 		size_t size = 0;
+		uint32_t ds;
 
 		if (t == 1) {
 			ck_assert_uint_eq(reply_size(t, CTR_V1, 33, 3, &res, out), 0);
@@ -1048,8 +1074,12 @@ START_TEST(error_replies_have_no_payload_for_any_type)
 			size = 8;
 		if (t == 13)
 			size = 16;
-		ck_assert_uint_eq(reply_size(t, pl, size, 3, &res, out), 0);
+		ds = reply_size(t, pl, size, 3, &res, out);
+		ck_assert_msg(ds == want[t], "type %u: data_size %u, want %u", t, ds, want[t]);
+		ck_assert_uint_eq(ds, ulog_codec_result_size(t));
 		ck_assert_int_eq((int32_t)get32(out + 180), -ENOENT);
+		for (uint32_t i = 0; i < ds; i++)
+			ck_assert_uint_eq(out[196 + i], 0);
 	}
 }
 END_TEST
@@ -1278,7 +1308,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, v07_integrated_flush_carries_marks);
 	tcase_add_test(tc, v08_in_sync_parses_region);
 	tcase_add_test(tc, v09_in_sync_reply_is_s64_one);
-	tcase_add_test(tc, v10_error_reply_has_no_payload);
+	tcase_add_test(tc, v10_error_reply_keeps_the_result_size);
 	tcase_add_test(tc, v11_v12_get_resync_work_and_reply);
 	tcase_add_test(tc, v13_set_region_sync_parses_region_then_flag);
 	tcase_add_test(tc, v14_v15_is_remote_recovering_and_reply);
@@ -1321,7 +1351,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, pair_results_are_flag_then_value);
 	tcase_add_test(tc, status_text_counts_its_nul);
 	tcase_add_test(tc, types_without_result_reply_with_nothing);
-	tcase_add_test(tc, error_replies_have_no_payload_for_any_type);
+	tcase_add_test(tc, error_replies_carry_a_zeroed_result_of_the_fixed_size);
 	tcase_add_test(tc, reply_to_a_rejected_request_echoes_its_seq);
 	tcase_add_test(tc, reply_echoes_the_masked_type);
 	tcase_add_test(tc, reply_rejects_bad_results_and_small_buffers);

@@ -374,9 +374,16 @@ void fixture_assert_reply(const struct fake_kernel_reply *r, uint64_t luid, cons
 			  uint32_t version, uint32_t seq, uint32_t type, int error,
 			  const void *data, size_t n)
 {
+	static const uint8_t zeros[16];
 	uint8_t want[FAKE_KERNEL_RAW_MAX];
-	size_t len = fixture_expected_reply(want, luid, uuid, version, seq, type, error, data, n,
-					    0);
+	size_t len;
+
+	/* an error reply carries its type's fixed-size result, zeroed (ulog_codec.h) */
+	if (error != 0 && n == 0) {
+		n = ulog_codec_result_size(type);
+		data = zeros;
+	}
+	len = fixture_expected_reply(want, luid, uuid, version, seq, type, error, data, n, 0);
 
 	ck_assert_msg(r->raw_len == len, "type %u seq %u: reply of %zu bytes, want %zu", type,
 		      seq, r->raw_len, len);

@@ -255,26 +255,34 @@ START_TEST(policy_wait_answers_once_dmlogd_starts)
 END_TEST
 
 /* Policy fail: -EIO after fail_after, with no data; later requests work once dmlogd is up. */
+/* Policy fail: -EIO once fail_after passed with no dmlogd, for every type but IN_SYNC, which
+ * gets no reply (the kernel resends it): the mirror reads an IN_SYNC error as "not in sync"
+ * and would write to the default leg only. */
 START_TEST(policy_fail_answers_eio_after_fail_after)
 {
 	struct fake_kernel_req in_sync = {DM_ULOG_IN_SYNC, FX_UUID, FX_LUID, 3, &(uint64_t){9}, 8};
+	struct fake_kernel_req count = {DM_ULOG_GET_SYNC_COUNT, FX_UUID, FX_LUID, 3, NULL, 0};
 	struct fake_kernel_reply r;
 	uint64_t t0, took;
-	uint32_t seq;
+	uint32_t seq, iseq;
 
 	fx.o.policy = RELAY_POLICY_FAIL;
 	fx.o.fail_after_ms = 1000;
 	fixture_relay(15000);
 	t0 = now_ms();
-	ck_assert_int_eq(fake_kernel_send(fx.fk, &in_sync, &seq), 0);
+	ck_assert_int_eq(fake_kernel_send(fx.fk, &in_sync, &iseq), 0);
+	ck_assert_int_eq(fake_kernel_send(fx.fk, &count, &seq), 0);
 	ck_assert_int_eq(fake_kernel_wait(fx.fk, seq, 5000, &r), 0);
 	took = now_ms() - t0;
-	fixture_assert_reply(&r, FX_LUID, FX_UUID, 3, seq, DM_ULOG_IN_SYNC, -EIO, NULL, 0);
+	fixture_assert_reply(&r, FX_LUID, FX_UUID, 3, seq, DM_ULOG_GET_SYNC_COUNT, -EIO, NULL, 0);
 	ck_assert_msg(took >= 900 && took <= 2000, "-EIO after %llu ms",
 		      (unsigned long long)took);
+	ck_assert_int_ne(fake_kernel_wait(fx.fk, iseq, 1500, &r), 0);
 	ck_assert_int_eq(fixture_log_count("answering -EIO (policy fail)"), 1);
+	ck_assert_int_eq(fixture_log_count("given up without a reply"), 1);
 	fixture_stats();
 	ck_assert_uint_eq(fx.stats.failed, 1);
+	ck_assert_uint_eq(fx.stats.expired, 1);
 
 	fixture_dmlogd_start();
 	fixture_open_log(FX_UUID, FX_LUID, NOSYNC_ARGS);

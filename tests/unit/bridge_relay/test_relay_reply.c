@@ -162,15 +162,16 @@ START_TEST(unencodable_result_becomes_its_error)
 	ck_assert_int_eq(rep.error, 0);
 	ck_assert_uint_eq(rep.data_size, 0);
 
-	/* an error reply of a payload type carries no data */
+	/* an error reply of a payload type carries its result size in zeros, so that the
+	 * kernel's resend keeps its capacity (ulog_codec.h) */
 	h = hdr(DM_ULOG_GET_RESYNC_WORK, 11);
 	relay_reply_error(&r, &h, false, -ENOENT);
 	ck_assert_int_eq(fake_kernel_wait(fk, 11, 1000, &rep), 0);
 	ck_assert_int_eq(rep.error, -ENOENT);
-	ck_assert_uint_eq(rep.data_size, 0);
-	ck_assert_uint_eq(rep.cn_len, 160);
+	ck_assert_uint_eq(rep.data_size, 16);
+	ck_assert_uint_eq(rep.cn_len, 176);
 	ck_assert_uint_eq(rep.cn_seq, 11);
-	ck_assert_uint_eq(rep.nl_len, 196);
+	ck_assert_uint_eq(rep.nl_len, 212);
 }
 END_TEST
 
