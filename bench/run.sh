@@ -29,12 +29,16 @@
 #   --no-vm        skip the VM part                  --no-install   never call apt-get
 #   --profile      perf-record the leader dmlogd during a throughput run (top symbols in --out)
 #   --quick        a short smoke run (3 rounds of 50, 3 s throughput runs, 1 VM rep)
+#   --reads        only the VM read benchmark (bench/guest-reads.sh: O_DIRECT 4 KiB random reads and
+#                  buffered sequential reads of a synced mirror, dmlog vs bench_responder vs the
+#                  kernel's core log, in rounds), nothing else; its table in --out/table.txt
+#   --reads-rounds N  rounds of it (default 3)    --reads-runtime S  seconds per random-read run (default 5)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 BUILD=$ROOT/build-bench OUT='' ROUNDS=20 PER=200 TPUT_S=8 VM_REPS=2 VM_RT=3
-DO_VM=1 DO_INSTALL=1 PROFILE=0
+DO_VM=1 DO_INSTALL=1 PROFILE=0 READS=0 READS_ROUNDS=3 READS_RT=5
 LIMIT=840            # seconds for the whole run (14 minutes)
 ARGS="$*"
 while [ $# -gt 0 ]; do
@@ -50,6 +54,9 @@ while [ $# -gt 0 ]; do
 	--no-install) DO_INSTALL=0; shift ;;
 	--profile) PROFILE=1; shift ;;
 	--quick) ROUNDS=3 PER=50 TPUT_S=3 VM_REPS=1 VM_RT=2; shift ;;
+	--reads) READS=1; shift ;;
+	--reads-rounds) READS_ROUNDS=$2; shift 2 ;;
+	--reads-runtime) READS_RT=$2; shift 2 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d;s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -95,8 +102,9 @@ WATCHDOG=$!
 # ---------------------------------------------------------------- packages
 need_pkgs=()
 want() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$1"); }
-want corosync; want libcpg-dev; want etcd-server; want etcd-client; want fio; want dmsetup
-if [ "$DO_VM" = 1 ]; then want qemu-system-x86; want busybox-static; want cpio; fi
+if [ "$READS" = 0 ]; then want corosync; want libcpg-dev; want etcd-server; want etcd-client; fi
+want fio; want dmsetup
+if [ "$DO_VM" = 1 ] || [ "$READS" = 1 ]; then want qemu-system-x86; want busybox-static; want cpio; fi
 command -v cmake >/dev/null || want cmake
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	if [ "$DO_INSTALL" = 1 ]; then
@@ -115,8 +123,13 @@ PROGS=(server/dmlogd bench/bench_lat bench/bench_rounds bench/bench_tlsecho benc
        bench/bench_memsnap bench/bench_responder)
 TARGETS=(dmlogd bench_lat bench_rounds bench_tlsecho bench_tput bench_memsnap bench_responder
          dmlog-bridge bench_cpg)
+if [ "$READS" = 1 ]; then
+	PROGS=(server/dmlogd bench/bench_responder kernel-bridge/dmlog-bridge)
+	TARGETS=(dmlogd bench_responder dmlog-bridge)
+fi
 log "building in $BUILD"
-if [ ! -f "$BUILD/CMakeCache.txt" ] || ! grep -q BENCH_CPG_LIB:FILEPATH=/ "$BUILD/CMakeCache.txt"; then
+if [ ! -f "$BUILD/CMakeCache.txt" ] ||
+	{ [ "$READS" = 0 ] && ! grep -q BENCH_CPG_LIB:FILEPATH=/ "$BUILD/CMakeCache.txt"; }; then
 	configure() {
 		timeout "$(bound 120)" cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 			>"$OUT/logs/cmake.log" 2>&1
@@ -145,6 +158,34 @@ if ! "$DMLOGD" --help 2>&1 | grep -q -- '--peers'; then NA[group]="not built: dm
 "$ROOT/deploy/dmlog-certs.sh" "$CERTS" dev >/dev/null
 for n in node2 node3 node4; do "$ROOT/deploy/dmlog-certs.sh" "$CERTS" node "$n" >/dev/null; done
 for p in dmlogd2 dmlogd3; do "$ROOT/deploy/dmlog-certs.sh" "$CERTS" peer "$p" >/dev/null; done
+
+# ---------------------------------------------------------------- --reads: the VM read benchmark only
+if [ "$READS" = 1 ]; then
+	prc=0
+	timeout 120 "$ROOT/tests/kernel/run-in-guest.sh" -P >"$OUT/logs/vm-prepare.log" 2>&1 || prc=$?
+	[ $prc = 0 ] || { log "run-in-guest.sh cannot run a guest here (status $prc, see $OUT/logs/vm-prepare.log)"; exit 1; }
+	vmt=$(bound $(($(left) - 30)))
+	log "VM reads: dmlog, bench_responder, core; $READS_ROUNDS rounds, ${READS_RT}s random-read runs, at most ${vmt}s"
+	DMSETUP=$(command -v dmsetup || echo /sbin/dmsetup)
+	vrc=0
+	timeout $((vmt + 10)) "$ROOT/tests/kernel/run-in-guest.sh" -q -t "$vmt" -s 1 -r 2048 -o "$OUT/vm-reads" \
+		-m dm-mirror,dm-log-userspace,loop \
+		-f "$ROOT/tests/kernel/guest-lib.sh:/host/guest-lib.sh" -f "$DMSETUP:/host/dmsetup" \
+		-f "$(command -v fio):/host/fio" -f "$DMLOGD:/host/dmlogd" -f "$BRIDGE:/host/dmlog-bridge" \
+		-f "$B/bench_responder:/host/bench_responder" -f "$CERTS:/host/certs" \
+		-e "BENCH_ROUNDS=$READS_ROUNDS" -e "BENCH_RUNTIME=$READS_RT" \
+		"$HERE/guest-reads.sh" >"$OUT/logs/vm-reads.log" 2>&1 || vrc=$?
+	[ -s "$OUT/vm-reads/files/reads-table.txt" ] ||
+		{ tail -n 30 "$OUT/logs/vm-reads.log"; log "the VM run gave no results (status $vrc, see $OUT/logs/vm-reads.log)"; exit 1; }
+	{
+		echo "dmlog read benchmark  $(date -u '+%Y-%m-%d %H:%M UTC')  host: $(nproc) CPUs, kernel $(uname -r); guest: QEMU TCG, 1 vCPU"
+		echo "command: bench/run.sh $ARGS"
+		cat "$OUT/vm-reads/files/reads-table.txt"
+		echo "raw results: $OUT/vm-reads/files/reads.txt   (run took $(($(date +%s) - T0)) s)"
+	} | tee "$OUT/table.txt"
+	[ $vrc = 0 ] || { log "the VM script reported failures (status $vrc; see $OUT/logs/vm-reads.log)"; exit 1; }
+	exit 0
+fi
 
 USED_PORTS=" "
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
