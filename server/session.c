@@ -324,6 +324,8 @@ static void session_hello(struct session *s, const Dmlog__ClientMessage *cm)
 		lease_hello(s->srv->lease, s->id.name);
 }
 
+/* Answers from the applied state now: a read, or a FLUSH without marks once its checks pass
+ * (engine_check). */
 static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 			    const struct engine_req *req)
 {
@@ -341,7 +343,10 @@ static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 	 * than an answer it got here. */
 	feed_drain(s->srv->feed);
 	fsm_lock(s->srv->fsm);
-	engine_read(fsm_engine(s->srv->fsm), req, &res);
+	if (engine_op_is_read(req->op))
+		engine_read(fsm_engine(s->srv->fsm), req, &res);
+	else
+		engine_check(fsm_engine(s->srv->fsm), req, &res);
 	fsm_unlock(s->srv->fsm);
 	opmap_result(&res, &dres);
 	m.id = cm->id;
@@ -504,7 +509,9 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 		session_reply_not_leader(s, cm->id);
 		return;
 	}
-	if (!engine_op_is_read(op)) {
+	/* A FLUSH without marks changes nothing: every mark this node sent before it was
+	 * answered only once committed, so it is answered like a read (under the read lease). */
+	if (!engine_op_is_read(op) && !(op == ENGINE_FLUSH && req.nregions == 0)) {
 		session_write_op(s, cm, op);
 		return;
 	}

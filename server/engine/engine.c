@@ -318,6 +318,22 @@ void engine_read(const struct engine *e, const struct engine_req *req, struct en
 	finish(res, err);
 }
 
+void engine_check(const struct engine *e, const struct engine_req *req, struct engine_res *res)
+{
+	struct log *l = NULL;
+	struct inst *in = NULL;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	err = check_request(req, res);
+	if (!err && !(req->op == ENGINE_FLUSH && !req->nregions))
+		err = engine_fail(res, -EINVAL, "operation %u may not be answered before its commit",
+				  req->op);
+	if (!err)
+		err = resolve(e, req, &l, &in, res);
+	finish(res, err);
+}
+
 /* ---------------------------------------------------------------- node loss */
 
 static void lost_region(void *arg, uint64_t region)

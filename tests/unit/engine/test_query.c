@@ -150,6 +150,60 @@ START_TEST(engine_read_matches_apply_and_refuses_mutations)
 }
 END_TEST
 
+/* engine_check: the answer engine_apply() gives a FLUSH without marks (dmlogd answers it like
+ * a read), with nothing changed; every other op, a FLUSH carrying marks included, refused. */
+START_TEST(engine_check_answers_an_empty_flush_as_apply_would)
+{
+	struct engine_req req;
+	struct engine_res r1, r2;
+	struct engine *before;
+
+	fx_open(e, "a", U, 1, "2097152 clustered-core 1024 nosync");
+	fx_open(e, "b", U, 7, "2097152 clustered-core 1024 nosync");
+	ck_assert_int_eq(fx_mark(e, "a", U, 1, 5), 0);
+	before = fx_clone(e);
+	req = fx_req(ENGINE_FLUSH, "a", U, 1);
+	engine_check(e, &req, &r1);
+	engine_apply(before, &req, &r2);
+	ck_assert_int_eq(r1.error, 0);
+	ck_assert_int_eq(r2.error, 0);
+	ck_assert(fx_state_equal(e, before));
+	ck_assert(fx_has_mark(e, U, "a", 5));
+	/* the same error as apply for an unknown instance */
+	req = fx_req(ENGINE_FLUSH, "a", U, 2);
+	engine_check(e, &req, &r1);
+	engine_apply(before, &req, &r2);
+	ck_assert_int_eq(r1.error, -EINVAL);
+	ck_assert_int_eq(r2.error, -EINVAL);
+	/* a FLUSH carrying marks, and every other op, must be committed */
+	req = fx_req(ENGINE_FLUSH, "a", U, 1);
+	req.nregions = 1;
+	req.regions[0] = 6;
+	engine_check(e, &req, &r1);
+	ck_assert_int_eq(r1.error, -EINVAL);
+	for (uint32_t op = ENGINE_CTR; op <= ENGINE_IS_REMOTE_RECOVERING; op++) {
+		if (op == ENGINE_FLUSH)
+			continue;
+		req = fx_req(op, "a", U, 1);
+		req.region = 5;
+		req.nregions = 1;
+		req.regions[0] = 6;
+		engine_check(e, &req, &r1);
+		ck_assert_int_eq(r1.error, -EINVAL);
+	}
+	ck_assert(fx_state_equal(e, before));
+	/* a lost instance: -ESTALE, as apply answers (its kernel must reconnect) */
+	ck_assert_int_eq(engine_node_lost(e, "a"), 0);
+	req = fx_req(ENGINE_FLUSH, "a", U, 1);
+	engine_check(e, &req, &r1);
+	ck_assert_int_eq(r1.error, -ESTALE);
+	req = fx_req(ENGINE_FLUSH, "b", U, 7);
+	engine_check(e, &req, &r1);
+	ck_assert_int_eq(r1.error, 0);
+	engine_free(before);
+}
+END_TEST
+
 START_TEST(reads_from_a_lost_instance_are_estale)
 {
 	struct engine_req req;
@@ -179,6 +233,7 @@ int main(void)
 	tcase_add_test(tc, sync_count_is_over_the_instances_own_regions);
 	tcase_add_test(tc, is_clean_and_in_sync_answer_zero_or_one);
 	tcase_add_test(tc, engine_read_matches_apply_and_refuses_mutations);
+	tcase_add_test(tc, engine_check_answers_an_empty_flush_as_apply_would);
 	tcase_add_test(tc, reads_from_a_lost_instance_are_estale);
 	suite_add_tcase(s, tc);
 	return fx_run(s);
