@@ -365,10 +365,13 @@ static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t le
 		relay_refuse(r, rc, &req, len);
 		return;
 	}
-	if (req.hdr.type == DM_ULOG_IN_SYNC && r->replica != NULL) {
+	if (r->replica != NULL &&
+	    (req.hdr.type == DM_ULOG_IN_SYNC || req.hdr.type == DM_ULOG_GET_RESYNC_WORK ||
+	     req.hdr.type == DM_ULOG_GET_SYNC_COUNT)) {
 		if (relay_local_answer(r, &req, t0))
 			return;
-		r->stats.remote_in_sync++;
+		if (req.hdr.type == DM_ULOG_IN_SYNC)
+			r->stats.remote_in_sync++;
 	}
 	if (log_enabled(LOG_LEVEL_DEBUG))
 		relay_debug_request(&req);
@@ -630,7 +633,8 @@ void relay_dump(const struct relay *r)
 		log_notice("state dump: local_reads local=%llu remote=%llu remote_no_lease=%llu "
 			   "copies=%u leased=%s lease_left_ms=%u watches=%llu watch_failures=%llu "
 			   "copies_made=%llu drops=%llu resets=%llu pushes=%llu changes=%llu "
-			   "acks=%llu grants=%llu local_p50_ns=%llu local_p99_ns=%llu",
+			   "acks=%llu grants=%llu local_p50_ns=%llu local_p99_ns=%llu "
+			   "local_resync_work=%llu local_sync_count=%llu",
 			   (unsigned long long)rs.local, (unsigned long long)rs.remote,
 			   (unsigned long long)rs.remote_no_lease, rs.copies,
 			   rs.leased ? "yes" : "no", rs.lease_left_ms,
@@ -639,7 +643,9 @@ void relay_dump(const struct relay *r)
 			   (unsigned long long)rs.resets, (unsigned long long)rs.pushes,
 			   (unsigned long long)rs.changes, (unsigned long long)rs.acks,
 			   (unsigned long long)rs.grants, (unsigned long long)ll.p50_ns,
-			   (unsigned long long)ll.p99_ns);
+			   (unsigned long long)ll.p99_ns,
+			   (unsigned long long)rs.local_resync_work,
+			   (unsigned long long)rs.local_sync_count);
 	} else {
 		log_notice("state dump: local_reads off");
 	}

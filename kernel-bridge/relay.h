@@ -17,9 +17,11 @@
  *     duplicate); a request unanswered after expire_after_ms is given up without a reply, since
  *     the kernel has by then resent it under a new seq. Under RELAY_POLICY_FAIL, -EIO after
  *     fail_after_ms. The bridge never answers clean or in sync on its own.
- * IN_SYNC is answered without a round trip when the replica (replica.h) holds a current copy
- * of the instance; that answer is dmlogd's too (its copy, provably as new as every change
- * dmlogd acknowledged). Every other request, and IN_SYNC without such a copy, goes to dmlogd.
+ * IN_SYNC and GET_SYNC_COUNT are answered without a round trip when the replica (replica.h)
+ * holds a current copy of the instance, and GET_RESYNC_WORK too when that copy has no region
+ * out of sync ("no work"); such an answer is dmlogd's too (its copy, provably as new as every
+ * change dmlogd acknowledged). Every other request, and these without such a copy, goes to
+ * dmlogd.
  * A reply the kernel would refuse (a CTR device name longer than 127 bytes, a status text over
  * 255) becomes -EMSGSIZE; the reconnect-loop CTR, which has no reply buffer, always gets
  * data_size 0 (the codec sees to both).
@@ -68,8 +70,9 @@ struct relay_options {
 	uint32_t expire_after_ms;  /* RELAY_POLICY_WAIT; default 20000 */
 	uint32_t max_outstanding;  /* 1..RELAY_OUTSTANDING_MAX; default 4096 */
 	uint32_t keepalive_ms;     /* ping period; default 2000; UINT32_MAX: no pings */
-	/* Local reads (replica.h): IN_SYNC answered from a copy fed by dmlogd while it is
-	 * provably current. On unless no_local_reads. */
+	/* Local reads (replica.h): IN_SYNC, GET_SYNC_COUNT and GET_RESYNC_WORK's "no work"
+	 * answered from a copy fed by dmlogd while it is provably current. On unless
+	 * no_local_reads. */
 	bool no_local_reads;
 	uint32_t lease_margin_ms;  /* taken off each feed lease; 0: 50 + lease/20 */
 	uint32_t copy_retry_ms;    /* a failed or ended copy is retried after; 0: 1000 */
@@ -86,6 +89,9 @@ struct relay_stats {
 						     * dmlogd or from its copy) */
 	uint64_t local_in_sync;                     /* IN_SYNC answered from a copy */
 	uint64_t remote_in_sync;                    /* IN_SYNC relayed to dmlogd */
+	uint64_t local_resync_work;                 /* GET_RESYNC_WORK answered "no work" from
+						     * a copy */
+	uint64_t local_sync_count;                  /* GET_SYNC_COUNT answered from a copy */
 	uint64_t server_errors;                     /* of those, negative errnos from dmlogd */
 	uint64_t refreshes;                         /* mirror refreshes started after a loss */
 	uint64_t rejected;                          /* answered -EINVAL by the bridge */
@@ -137,8 +143,8 @@ struct replica_stats;
 void relay_get_replica_stats(const struct relay *r, struct replica_stats *out);
 
 /* Logs the counters and the state of the connection (SIGUSR1), among them one line
- * "state dump: local_reads local=N remote=N ..." with the replica's counters and the local
- * answer's latency. */
+ * "state dump: local_reads local=N remote=N ... local_resync_work=N local_sync_count=N" with
+ * the replica's counters and the local IN_SYNC answer's latency. */
 void relay_dump(const struct relay *r);
 
 #endif /* DMLOG_BRIDGE_RELAY_H */

@@ -57,7 +57,7 @@ struct relay {
 	bool link_up;                   /* the last keepalive ping was answered */
 	bool link_reported;             /* link_up was logged at least once */
 	struct relay_stats stats;
-	struct replica *replica;        /* local IN_SYNC answers; NULL with no_local_reads */
+	struct replica *replica;        /* local answers; NULL with no_local_reads */
 	/* Instances dmlogd answered -ESTALE for (lost with this node): when the kernel's
 	 * reconnect loop resumes one, its mirror is refreshed (dm_refresh.h). */
 	bool refresh_after_loss;
@@ -95,8 +95,9 @@ void relay_reply_error(struct relay *r, const struct ulog_codec_hdr *hdr, bool r
 /* relay_local.c: CLOCK_MONOTONIC in ns (the start of a datagram's handling). */
 uint64_t relay_local_now_ns(void);
 
-/* Answers IN_SYNC req from the replica's copy if it holds a current one (counted, timed from
- * t0): true when answered, false when dmlogd must answer. */
+/* Answers req (IN_SYNC, GET_RESYNC_WORK or GET_SYNC_COUNT) from the replica's copy if it
+ * holds a current one that proves dmlogd's answer (counted; an IN_SYNC timed from t0): true
+ * when answered, false when dmlogd must answer. */
 bool relay_local_answer(struct relay *r, const struct ulog_codec_req *req, uint64_t t0);
 
 /* The replica's done hook: a request of it completed on handle ac (the retired handle may

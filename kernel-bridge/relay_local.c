@@ -1,12 +1,14 @@
-/* relay_local.c: IN_SYNC answered from the replica's copy (replica.h) and what is measured of
- * it — the local answer on the hot path (no allocation, no request to dmlogd, no log line),
- * its latency histogram from the datagram's arrival to the reply having been sent, and the
- * replica's counters for the state dump and tests. */
+/* relay_local.c: IN_SYNC, GET_SYNC_COUNT and GET_RESYNC_WORK's "no work" answered from the
+ * replica's copy (replica.h) and what is measured of it — the local answer on the hot path (no
+ * allocation, no request to dmlogd, no log line), the IN_SYNC answer's latency histogram from
+ * the datagram's arrival to the reply having been sent, and the replica's counters for the
+ * state dump and tests. */
 #include <inttypes.h>
 #include <string.h>
 
 #include <dmlog/async.h>
 #include <event2/event.h>
+#include <linux/dm-log-userspace.h>
 
 #include "log.h"
 #include "relay_impl.h"
@@ -20,13 +22,41 @@ uint64_t relay_local_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The recovery requests the kernel sends with each batch of reads while the mirror is not
+ * known in sync: answered from the copy when it proves dmlogd's answer (replica.c). */
+static bool relay_local_recovery(struct relay *r, const struct ulog_codec_req *req)
+{
+	struct ulog_codec_res res;
+	uint64_t count;
+
+	memset(&res, 0, sizeof(res));
+	if (req->hdr.type == DM_ULOG_GET_RESYNC_WORK) {
+		if (replica_resync_work(r->replica, req->hdr.uuid, req->hdr.luid) != 0)
+			return false;
+		r->stats.local_resync_work++; /* {flag 0, value 0}: no work */
+	} else {
+		if (replica_sync_count(r->replica, req->hdr.uuid, req->hdr.luid, &count) != 0)
+			return false;
+		res.value = count;
+		r->stats.local_sync_count++;
+	}
+	relay_reply_send(r, &req->hdr, false, &res);
+	r->stats.requests++;
+	r->stats.by_type[req->hdr.type]++;
+	r->stats.answered++;
+	return true;
+}
+
 bool relay_local_answer(struct relay *r, const struct ulog_codec_req *req, uint64_t t0)
 {
 	struct ulog_codec_res res;
 	bool flag;
 	uint64_t ns;
 
-	if (replica_in_sync(r->replica, req->hdr.uuid, req->hdr.luid, req->region, &flag) != 0)
+	if (req->hdr.type == DM_ULOG_GET_RESYNC_WORK || req->hdr.type == DM_ULOG_GET_SYNC_COUNT)
+		return relay_local_recovery(r, req);
+	if (req->hdr.type != DM_ULOG_IN_SYNC ||
+	    replica_in_sync(r->replica, req->hdr.uuid, req->hdr.luid, req->region, &flag) != 0)
 		return false;
 	memset(&res, 0, sizeof(res));
 	res.flag = flag;

@@ -1,6 +1,6 @@
-/* replica.c: the replica's copies, the kernel's hooks and the local IN_SYNC answer (see
- * replica.h). The feed's protocol (Watch, pushes, acknowledgements, the lease) is in
- * replica_feed.c. */
+/* replica.c: the replica's copies, the kernel's hooks and the local answers — IN_SYNC,
+ * GET_RESYNC_WORK's "no work" and GET_SYNC_COUNT (see replica.h). The feed's protocol (Watch,
+ * pushes, acknowledgements, the lease) is in replica_feed.c. */
 #include "replica.h"
 
 #include <errno.h>
@@ -217,6 +217,85 @@ int replica_in_sync(struct replica *rp, const char *uuid, uint64_t luid, uint64_
 	if (c && c->state == REPLICA_IDLE && !c->suspended && replica_now_us() >= c->retry_at_us)
 		replica_watch(rp, c);
 	return -EAGAIN;
+}
+
+/* ---------------------------------------------------------------- recovery requests
+ *
+ * What a READY copy under an unexpired lease holds: dmlogd's sync bits below the instance's
+ * region_count as they were right after some applied entry P (the Watch's snapshot, then the
+ * pushes in commit order), with P at or after every change acknowledged before now. A
+ * SET_REGION_SYNC, either way, is acknowledged only once this feed applied its push or its
+ * lease ran out (feed_hold.c; docs/ARCHITECTURE.md "Why it holds"), and every answer this
+ * bridge read from dmlogd came after the pushes written ahead of it. The other changes of sync
+ * bits cannot be acknowledged past a live copy either: a CTR grows the log beyond every
+ * instance's region_count; a master RESUME happens only when no other instance is resumed, and
+ * this one is while its copy lives (PRESUSPEND, POSTSUSPEND and DTR end it before they are
+ * relayed, dmlogd DROPs it when the instance leaves the resumed state, and a node dmlogd
+ * declares lost was silent for node_lease >= the feed lease, so its lease ran out first); a
+ * node loss has no requester, and its push comes within the bound the lease puts on unapplied
+ * pushes. So the copy's answer is the one dmlogd would give at P, and the changes after P are
+ * ones nobody has been told of: dmlogd could have ordered this request before all of them. */
+
+/* The copy of (uuid, luid) if it may answer now: complete, under an unexpired lease. */
+static struct replica_copy *leased_copy(struct replica *rp, const char *uuid, uint64_t luid)
+{
+	struct replica_copy *c = replica_find(rp, uuid, luid);
+
+	if (!c || c->state != REPLICA_READY || replica_now_us() >= rp->lease_until_us)
+		return NULL;
+	return c;
+}
+
+/* "No work" only when the copy has no region out of sync below region_count (the copy holds
+ * none beyond it). The sticky flag is no evidence: it says the log was fully synced once since
+ * the resume, not that every sync bit is set now. Why dmlogd answers {0, 0} then (engine.h,
+ * resync.c): the instance is resumed (the copy lives only then, see above); it holds no
+ * assignment, since a region is assigned only while out of sync and the SET_REGION_SYNC that
+ * sets its bit releases the assignment, and an assignment this instance got reached the bridge
+ * after the push (or in the snapshot) that shows its region out of sync, which stays in the
+ * copy until the push of that SET_REGION_SYNC; the priority list and the scan assign only a
+ * region out of sync below region_count (the others are skipped or dropped), and there is
+ * none. dmlogd's answer would also have had a side effect: sync_search = region_count (and
+ * dropping priority entries in sync, of which there are none: IS_REMOTE_RECOVERING adds only
+ * out-of-sync regions, SET_REGION_SYNC drops what it sets in sync). Skipping it breaks none of
+ * dmlogd's rules: sync_search is only where the next scan starts, and every candidate is still
+ * checked for its sync bit, an assignment and the floor (the hints of the other instances), so
+ * a cursor left lower never assigns a region those rules forbid; it may hand out by the scan a
+ * region that falls out of sync later, which dmlogd would otherwise hand out only from the
+ * priority list or after the next resume reset the cursor to 0. No peer applied the answer
+ * either (it never went through Raft): the replicas stay identical. "No work" is never unsafe
+ * for the kernel anyway: it recovers nothing this round and asks again on its next pass (only
+ * GET_SYNC_COUNT moves its in_sync_hint), so a copy behind on a change out of sync delays a
+ * recovery by at most that push, never loses it. */
+int replica_resync_work(struct replica *rp, const char *uuid, uint64_t luid)
+{
+	struct replica_copy *c = leased_copy(rp, uuid, luid);
+
+	if (!c || c->oos.n != 0)
+		return -EAGAIN;
+	rp->st.local_resync_work++;
+	return 0;
+}
+
+/* region_count minus the regions out of sync in the copy: dmlogd's popcount of the sync bits
+ * below the instance's region_count (query.c) at P. It must never be too high: at region_count
+ * the kernel sets its in_sync_hint to region_count, and until its next resume asks neither for
+ * resync work nor IS_REMOTE_RECOVERING before a write. It is not: every region an acknowledged
+ * change took out of sync (and no later applied change put back) is out of sync in the copy,
+ * whose out-of-sync set therefore contains dmlogd's for the acknowledged changes, so the count
+ * is at most dmlogd's for them; what the copy may lack are changes nobody has been told of,
+ * which dmlogd could as well have ordered after this request. Too low is harmless: a copy
+ * behind on changes into sync makes the kernel ask again on its next pass. */
+int replica_sync_count(struct replica *rp, const char *uuid, uint64_t luid, uint64_t *count)
+{
+	struct replica_copy *c = leased_copy(rp, uuid, luid);
+
+	/* the copy's ranges are checked against region_count on the way in */
+	if (!c || c->oos.count > c->region_count)
+		return -EAGAIN;
+	*count = c->region_count - c->oos.count;
+	rp->st.local_sync_count++;
+	return 0;
 }
 
 void replica_before(struct replica *rp, uint32_t type, const char *uuid, uint64_t luid)

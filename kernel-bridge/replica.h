@@ -7,7 +7,10 @@
  * IN_SYNC is answered from the copy without leaving the host; otherwise the relay asks dmlogd
  * as before. dmlogd acknowledges no change of IN_SYNC's answer before every leased bridge has
  * applied it or its lease ran out (server/feed_hold.c), so a local answer is never older than
- * an acknowledged change.
+ * an acknowledged change. The same copy answers the two requests the kernel sends with each
+ * batch of reads while it is not known in sync: GET_SYNC_COUNT, and GET_RESYNC_WORK when the
+ * copy has no region out of sync ("no work"); why that is dmlogd's answer is argued at
+ * replica_resync_work() and replica_sync_count() (replica.c).
  *
  * The lease is counted from when the bridge SENT the message the grant answers (a Watch or a
  * FeedAck), less a margin, on CLOCK_MONOTONIC: dmlogd counts from when it received it, so the
@@ -57,6 +60,8 @@ struct replica_stats {
 	uint64_t local;           /* IN_SYNC answered from a copy */
 	uint64_t remote;          /* IN_SYNC left to dmlogd */
 	uint64_t remote_no_lease; /* of those: the copy was there, the lease was not */
+	uint64_t local_resync_work; /* GET_RESYNC_WORK answered "no work" from a copy */
+	uint64_t local_sync_count;  /* GET_SYNC_COUNT answered from a copy */
 	uint64_t watches;         /* Watch requests sent */
 	uint64_t watch_failures;  /* answered with an error or not at all */
 	uint64_t copies_made;     /* complete copies received */
@@ -87,6 +92,17 @@ void replica_attach(struct replica *rp, struct dmlog_async *ac);
  * path: no allocation, one clock read. */
 int replica_in_sync(struct replica *rp, const char *uuid, uint64_t luid, uint64_t region,
 		    bool *in_sync);
+
+/* GET_RESYNC_WORK of (uuid, luid): 0 when a complete, leased copy has no region out of sync,
+ * so that dmlogd's answer is "no work" (the kernel gets {0, 0}); -EAGAIN when dmlogd must
+ * answer (a copy with regions out of sync: dmlogd assigns them). No Watch on a miss (IN_SYNC
+ * asks for copies). The hot path: no allocation, one clock read. */
+int replica_resync_work(struct replica *rp, const char *uuid, uint64_t luid);
+
+/* GET_SYNC_COUNT of (uuid, luid): 0 with *count (region_count minus the regions out of sync)
+ * when answered from a complete, leased copy; -EAGAIN when dmlogd must answer. Never above
+ * what dmlogd would answer for the acknowledged changes. No Watch on a miss. O(1). */
+int replica_sync_count(struct replica *rp, const char *uuid, uint64_t luid, uint64_t *count);
 
 /* A kernel request of type (DM_ULOG_*) about (uuid, luid) is about to be relayed: PRESUSPEND,
  * POSTSUSPEND and DTR end the copy first. */

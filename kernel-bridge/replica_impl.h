@@ -27,13 +27,18 @@ struct replica_range {
 struct replica_ranges {
 	struct replica_range *v;
 	size_t n, cap;
+	/* Regions in the set (GET_SYNC_COUNT's answer is region_count minus this), kept by add
+	 * and remove at no extra search: O(1) per range they put in or take out. Modulo 2^64:
+	 * only the full range [0, UINT64_MAX] wraps (a copy's regions stay below its
+	 * region_count <= 2^32). */
+	uint64_t count;
 };
 
 void replica_ranges_free(struct replica_ranges *s);
 /* Whether r is in the set: a binary search. */
 bool replica_ranges_has(const struct replica_ranges *s, uint64_t r);
 /* Adds [first, last] (merging). 0, -E2BIG (more than REPLICA_RANGES_MAX) or -ENOMEM; the set
- * is unchanged on failure. */
+ * (count included) is unchanged on failure. */
 int replica_ranges_add(struct replica_ranges *s, uint64_t first, uint64_t last);
 /* Removes [first, last] (splitting). 0, -E2BIG or -ENOMEM as above. */
 int replica_ranges_remove(struct replica_ranges *s, uint64_t first, uint64_t last);

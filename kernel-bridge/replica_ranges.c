@@ -52,12 +52,25 @@ bool replica_ranges_has(const struct replica_ranges *s, uint64_t r)
 	return i < s->n && s->v[i].first <= r;
 }
 
-/* Replaces v[i..j) by the k ranges of with (k <= 2). */
+/* Regions in [v->first, v->last]. */
+static uint64_t range_size(const struct replica_range *v)
+{
+	return v->last - v->first + 1;
+}
+
+/* Replaces v[i..j) by the k ranges of with (k <= 2), keeping count: each range it takes out
+ * was put in by an earlier call, so counting them costs amortised O(1) per call beside the
+ * binary searches (and never more than the memmove). */
 static int splice(struct replica_ranges *s, size_t i, size_t j, const struct replica_range *with,
 		  size_t k)
 {
 	size_t n = s->n - (j - i) + k;
+	uint64_t count = s->count;
 
+	for (size_t x = i; x < j; x++)
+		count -= range_size(&s->v[x]);
+	for (size_t x = 0; x < k; x++)
+		count += range_size(&with[x]);
 	if (n > REPLICA_RANGES_MAX)
 		return -E2BIG;
 	if (n > s->cap) {
@@ -75,6 +88,7 @@ static int splice(struct replica_ranges *s, size_t i, size_t j, const struct rep
 	memmove(s->v + i + k, s->v + j, (s->n - j) * sizeof(*s->v));
 	memcpy(s->v + i, with, k * sizeof(*with));
 	s->n = n;
+	s->count = count;
 	return 0;
 }
 

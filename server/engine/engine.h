@@ -93,8 +93,9 @@
  *   region is in sync, set the clean bit.
  * GET_RESYNC_WORK: not resumed -> flag 0. If the instance holds an assignment -> that region
  *   again. Else, with floor = max hint of the *other* resumed or presuspended instances (a
- *   presuspended kernel may still write with its hint): first the priority list, oldest first
- *   (entries >= the instance's region_count are skipped and kept; entries that are in sync, below
+ *   presuspended kernel may still write with its hint), a sticky one counting as its
+ *   region_count (its kernel saw the full count and stops asking IS_REMOTE_RECOVERING):
+ *   first the priority list, oldest first (entries >= the instance's region_count are skipped and kept; entries that are in sync, below
  *   floor or assigned are dropped; the first other one is removed and assigned, flag 1, value r,
  *   sync_search unchanged), else the first out-of-sync, unassigned region at or after
  *   max(sync_search, floor) and below the instance's region_count; found -> assign it,

@@ -8,18 +8,22 @@
  */
 #include "engine_impl.h"
 
-/* Largest hint of the other instances whose hint still counts. */
+/* Largest hint of the other instances whose hint still counts. A sticky instance counts as
+ * its region_count: its kernel saw the full sync count, which sets the kernel's own hint to
+ * region_count (it then writes without asking IS_REMOTE_RECOVERING) until its next resume;
+ * recovering any region meanwhile could race one of its writes. */
 static uint64_t resync_floor(const struct log *l, const struct inst *self)
 {
-	uint64_t floor = 0;
+	uint64_t floor = 0, h;
 
 	for (uint32_t i = 0; i < l->ninst; i++) {
 		const struct inst *o = l->insts[i];
 
 		if (o == self || (o->state != INST_RESUMED && o->state != INST_PRESUSPENDED))
 			continue;
-		if (o->hint > floor)
-			floor = o->hint;
+		h = o->sticky && o->region_count > o->hint ? o->region_count : o->hint;
+		if (h > floor)
+			floor = h;
 	}
 	return floor;
 }

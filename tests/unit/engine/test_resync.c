@@ -259,6 +259,46 @@ START_TEST(floor_is_lifted_when_the_hint_holder_suspends_or_is_lost)
 }
 END_TEST
 
+/* A sticky instance's kernel saw the full count: its own hint is the region count and it
+ * writes without asking IS_REMOTE_RECOVERING, so it floors every other instance's work until
+ * it resumes again (or leaves, or is lost); a non-sticky instance floors only by its hint. */
+START_TEST(a_sticky_instance_floors_work_at_its_region_count)
+{
+	fx_open(e, "a", U, 1, CC16);
+	fx_open(e, "b", U, 1, CC16);
+	for (uint64_t r = 0; r < 16; r++)
+		ck_assert_int_eq(fx_set_sync(e, "a", U, 1, r, true), 0);
+	/* both sticky now; a region goes out of sync (a leg write failed on a) */
+	ck_assert_int_eq(fx_set_sync(e, "a", U, 1, 9, false), 0);
+	ck_assert(irr("a", 9).flag);
+	ck_assert_int_eq(fx_work(e, "a", U, 1), -1); /* b is sticky */
+	ck_assert_int_eq(fx_work(e, "b", U, 1), -1); /* a is sticky */
+	/* a resumes again: still floored by b; b then resumes: a gets the region */
+	ck_assert_int_eq(fx_simple(e, ENGINE_PRESUSPEND, "a", U, 1), 0);
+	ck_assert_int_eq(fx_simple(e, ENGINE_POSTSUSPEND, "a", U, 1), 0);
+	ck_assert_int_eq(fx_simple(e, ENGINE_RESUME, "a", U, 1), 0);
+	ck_assert_int_eq(fx_work(e, "a", U, 1), -1);
+	ck_assert_int_eq(fx_simple(e, ENGINE_PRESUSPEND, "b", U, 1), 0);
+	ck_assert_int_eq(fx_work(e, "a", U, 1), -1); /* presuspended b may still write */
+	ck_assert_int_eq(fx_simple(e, ENGINE_POSTSUSPEND, "b", U, 1), 0);
+	/* "no work" moved the cursor to the end: a's next write to region 9 queues it */
+	ck_assert_int_eq(fx_work(e, "a", U, 1), -1);
+	ck_assert(irr("a", 9).flag);
+	ck_assert_int_eq(fx_work(e, "a", U, 1), 9);
+	ck_assert_int_eq(fx_set_sync(e, "a", U, 1, 9, true), 0);
+	/* the same floor lifted by a lost node */
+	ck_assert_int_eq(fx_simple(e, ENGINE_RESUME, "b", U, 1), 0);
+	ck_assert_int_eq(fx_set_sync(e, "a", U, 1, 3, true), 0); /* a no-op: already in sync */
+	ck_assert_int_eq(fx_set_sync(e, "a", U, 1, 4, false), 0);
+	ck_assert_int_eq(fx_set_sync(e, "a", U, 1, 4, true), 0); /* full again: both sticky */
+	ck_assert_int_eq(fx_set_sync(e, "b", U, 1, 6, false), 0);
+	ck_assert_int_eq(fx_work(e, "b", U, 1), -1);
+	ck_assert_int_eq(engine_node_lost(e, "a"), 0);
+	ck_assert(fx_region_op(e, ENGINE_IS_REMOTE_RECOVERING, "b", U, 1, 6).flag);
+	ck_assert_int_eq(fx_work(e, "b", U, 1), 6);
+}
+END_TEST
+
 START_TEST(sticky_in_sync_after_full_sync_only_for_instances_resumed_then)
 {
 	fx_open(e, "a", U, 1, CC16);
@@ -402,6 +442,7 @@ int main(void)
 	tcase_add_test(tc, hint_is_the_first_out_of_sync_region);
 	tcase_add_test(tc, floor_keeps_regions_below_a_live_hint_unassigned);
 	tcase_add_test(tc, floor_is_lifted_when_the_hint_holder_suspends_or_is_lost);
+	tcase_add_test(tc, a_sticky_instance_floors_work_at_its_region_count);
 	tcase_add_test(tc, sticky_in_sync_after_full_sync_only_for_instances_resumed_then);
 	tcase_add_test(tc, sticky_only_for_instances_resumed_at_full_sync);
 	tcase_add_test(tc, no_work_moves_the_cursor_to_the_end);

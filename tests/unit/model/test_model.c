@@ -706,8 +706,10 @@ static void m_resync_work(struct m_log *lg, struct m_inst *in, struct m_res *res
 		for (int l = 0; l < M_LUIDS; l++) {
 			const struct m_inst *o = &lg->inst[n][l];
 			bool counts = o->state == S_RESUMED || o->state == S_PRESUSPENDED;
-			if (o->used && o != in && counts && o->hint > floor)
-				floor = o->hint;
+			/* a sticky kernel's own hint is its region count (it saw N/N) */
+			uint64_t h = o->sticky && o->rc > o->hint ? o->rc : o->hint;
+			if (o->used && o != in && counts && h > floor)
+				floor = h;
 		}
 	bool found = false, from_prio = false;
 	uint64_t r = 0;
