@@ -29,6 +29,7 @@
 
 #include "fake_kernel.h"
 #include "harness.h"
+#include "stats.h"
 
 #ifndef DMLOG_BRIDGE_PATH
 #error "DMLOG_BRIDGE_PATH must name the dmlog-bridge binary"
@@ -42,21 +43,6 @@ enum { IN_SYNC, MARK_FLUSH, IFLUSH, DIRECT_IN_SYNC, DIRECT_IFLUSH, SERIES };
 
 static const char *const names[SERIES] = {"in_sync", "mark+flush", "iflush", "direct in_sync",
 					  "direct iflush"};
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void die(const char *what, int rc)
 {
@@ -83,8 +69,8 @@ static void kcall(struct fake_kernel *fk, uint32_t type, const void *data, size_
 static pid_t spawn_bridge(const char *dir, const char *certs, int port, const char *sock,
 			  const char *ready)
 {
-	char a[8][512];
-	char *argv[10];
+	char a[6][512], log[600];
+	const char *extra[7];
 	pid_t pid;
 
 	snprintf(a[0], sizeof(a[0]), "--servers=127.0.0.1:%d", port);
@@ -93,28 +79,13 @@ static pid_t spawn_bridge(const char *dir, const char *certs, int port, const ch
 	snprintf(a[3], sizeof(a[3]), "--key-file=%s/node-node1.key", certs);
 	snprintf(a[4], sizeof(a[4]), "--transport=dgram:%s", sock);
 	snprintf(a[5], sizeof(a[5]), "--ready-file=%s", ready);
-	snprintf(a[6], sizeof(a[6]), "--config=/dev/null"); /* defaults + the above */
-	argv[0] = (char *)DMLOG_BRIDGE_PATH;
-	for (int i = 0; i < 7; i++)
-		argv[i + 1] = a[i];
-	argv[8] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		char log[600];
-		int fd;
-
-		snprintf(log, sizeof(log), "%s/bridge.log", dir);
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			close(fd);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++)
-		usleep(50 * 1000);
-	if (access(ready, F_OK) != 0)
+	for (int i = 0; i < 6; i++)
+		extra[i] = a[i];
+	extra[6] = NULL;
+	snprintf(log, sizeof(log), "%s/bridge.log", dir);
+	/* the settings file /dev/null: the defaults and the above */
+	pid = harness_bridge_spawn(DMLOG_BRIDGE_PATH, "/dev/null", extra, NULL, log);
+	if (!harness_wait_ready(pid, ready))
 		die("dmlog-bridge start", -ETIMEDOUT);
 	return pid;
 }
@@ -198,38 +169,38 @@ int main(int argc, char **argv)
 	}
 	for (int r = 0; r < rounds; r++) {
 		for (int i = 0; i < per; i++) {
-			double t = now_us();
+			double t = stats_now_us();
 			bool in_sync;
 
 			region++;
 			kcall(fk, DM_ULOG_IN_SYNC, &region, 8);
-			v[IN_SYNC][n[IN_SYNC]++] = now_us() - t;
+			v[IN_SYNC][n[IN_SYNC]++] = stats_now_us() - t;
 
-			t = now_us();
+			t = stats_now_us();
 			kcall(fk, DM_ULOG_MARK_REGION, &region, 8);
 			kcall(fk, DM_ULOG_FLUSH, NULL, 0);
-			v[MARK_FLUSH][n[MARK_FLUSH]++] = now_us() - t;
+			v[MARK_FLUSH][n[MARK_FLUSH]++] = stats_now_us() - t;
 
 			region++;
-			t = now_us();
+			t = stats_now_us();
 			kcall(fk, DM_ULOG_FLUSH, &region, 8);
-			v[IFLUSH][n[IFLUSH]++] = now_us() - t;
+			v[IFLUSH][n[IFLUSH]++] = stats_now_us() - t;
 
-			t = now_us();
+			t = stats_now_us();
 			if ((rc = dmlog_in_sync(h, &ref, region, &in_sync)) != 0)
 				die("direct IN_SYNC", rc);
-			v[DIRECT_IN_SYNC][n[DIRECT_IN_SYNC]++] = now_us() - t;
+			v[DIRECT_IN_SYNC][n[DIRECT_IN_SYNC]++] = stats_now_us() - t;
 
 			region++;
-			t = now_us();
+			t = stats_now_us();
 			if ((rc = dmlog_flush(h, &ref, &region, 1)) != 0)
 				die("direct FLUSH", rc);
-			v[DIRECT_IFLUSH][n[DIRECT_IFLUSH]++] = now_us() - t;
+			v[DIRECT_IFLUSH][n[DIRECT_IFLUSH]++] = stats_now_us() - t;
 		}
 	}
 	printf("%-16s %8s %10s %10s\n", "series", "samples", "median_us", "p99_us");
 	for (int s = 0; s < SERIES; s++) {
-		qsort(v[s], n[s], sizeof(double), cmp);
+		qsort(v[s], n[s], sizeof(double), stats_cmp);
 		printf("%-16s %8zu %10.1f %10.1f\n", names[s], n[s], v[s][n[s] / 2],
 		       v[s][(size_t)(0.99 * (double)(n[s] - 1) + 0.5)]);
 		free(v[s]);

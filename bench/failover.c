@@ -18,28 +18,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "group.h"
 #include "harness.h"
 #include "ops.h"
+#include "stats.h"
 
 #define UUID "LVM-bench-failover-0123456789abcdef"
 #define N 3
 
-static struct dmlogd g[N];
-static char certs[300], states[N][320], args[N][7][600];
+static struct group_peer g[N];
+static char certs[300];
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
+	return stats_now_us() / 1e3;
 }
 
 static void start_peer(int i)
@@ -47,10 +39,11 @@ static void start_peer(int i)
 	const char *argv[8];
 
 	for (int k = 0; k < 7; k++)
-		argv[k] = args[i][k];
+		argv[k] = g[i].arg[k];
 	argv[7] = NULL;
-	if (dmlogd_start(&g[i], certs, states[i], argv) != 0) {
-		fprintf(stderr, "failover: peer %d did not start (see %s)\n", i + 1, g[i].logfile);
+	if (dmlogd_start(&g[i].d, certs, g[i].state, argv) != 0) {
+		fprintf(stderr, "failover: peer %d did not start (see %s)\n", i + 1,
+			g[i].d.logfile);
 		exit(1);
 	}
 }
@@ -66,18 +59,15 @@ struct client {
  * retryable error), within 30 s; returns the reply case. */
 static int call(struct client *k, uint64_t id)
 {
-	char ca[400], cert[400], key[400];
 	double deadline = now_ms() + 30000;
 
-	snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
-	snprintf(cert, sizeof(cert), "%s/node-node1.crt", certs);
-	snprintf(key, sizeof(key), "%s/node-node1.key", certs);
 	while (now_ms() < deadline) {
 		Dmlog__ServerMessage *r;
 		int kind;
 
 		if (!k->open) {
-			if (g[k->at].pid <= 0 || rawconn_open(&k->c, g[k->at].port, ca, cert, key) != 0 ||
+			if (g[k->at].d.pid <= 0 ||
+			    rawconn_open_as(&k->c, g[k->at].d.port, certs, "node-node1") != 0 ||
 			    rawconn_hello(&k->c, 7) != 0) {
 				rawconn_close(&k->c);
 				k->at = (k->at + 1) % N;
@@ -99,7 +89,7 @@ static int call(struct client *k, uint64_t id)
 			int port = colon ? atoi(colon + 1) : 0, to = -1;
 
 			for (int i = 0; i < N; i++)
-				if (port && g[i].port == port && g[i].pid > 0)
+				if (port && g[i].d.port == port && g[i].d.pid > 0)
 					to = i;
 			rawconn_close(&k->c);
 			k->open = false;
@@ -123,7 +113,7 @@ static int call(struct client *k, uint64_t id)
 int main(int argc, char **argv)
 {
 	int repeat = 10, election = 300, opt;
-	char dir[256], cmd[1200];
+	char dir[256];
 	double *t;
 	struct client k;
 	uint64_t id = 10;
@@ -145,36 +135,13 @@ int main(int argc, char **argv)
 	harness_tmpdir(dir, sizeof(dir));
 	snprintf(certs, sizeof(certs), "%s/tls", dir);
 	harness_certs(certs);
-	snprintf(cmd, sizeof(cmd), "for p in dmlogd2 dmlogd3; do %s/deploy/dmlog-certs.sh '%s' peer $p "
-		 ">/dev/null || exit 1; done", DMLOG_SOURCE_DIR, certs);
-	if (!t || system(cmd) != 0)
+	if (!t || group_certs(certs, N) != 0)
 		return 1;
-	memset(g, 0, sizeof(g));
+	group_init(g, N, dir);
 	for (int i = 0; i < N; i++) {
-		g[i].port = harness_free_port();
-		g[i].raft_port = harness_free_port();
-	}
-	for (int i = 0; i < N; i++) {
-		char peers[200] = "";
-
-		for (int j = 0; j < N; j++) {
-			char one[40];
-
-			if (j == i)
-				continue;
-			snprintf(one, sizeof(one), "%s%d@127.0.0.1:%d", peers[0] ? "," : "", j + 1,
-				 g[j].raft_port);
-			strcat(peers, one);
-		}
-		snprintf(states[i], sizeof(states[i]), "%s/peer%d", dir, i + 1);
-		mkdir(states[i], 0700);
-		snprintf(args[i][0], sizeof(args[i][0]), "--cert-file=%s/peer-dmlogd%d.crt", certs, i + 1);
-		snprintf(args[i][1], sizeof(args[i][1]), "--key-file=%s/peer-dmlogd%d.key", certs, i + 1);
-		snprintf(args[i][2], sizeof(args[i][2]), "--id=dmlogd%d", i + 1);
-		snprintf(args[i][3], sizeof(args[i][3]), "--raft-id=%d", i + 1);
-		snprintf(args[i][4], sizeof(args[i][4]), "--peers=%s", peers);
-		snprintf(args[i][5], sizeof(args[i][5]), "--election-timeout=%dms", election);
-		snprintf(args[i][6], sizeof(args[i][6]), "--log-level=notice");
+		group_args(g, i, N, certs, NULL);
+		snprintf(g[i].arg[5], sizeof(g[i].arg[5]), "--election-timeout=%dms", election);
+		snprintf(g[i].arg[6], sizeof(g[i].arg[6]), "--log-level=notice");
 		start_peer(i);
 	}
 	memset(&k, 0, sizeof(k));
@@ -197,8 +164,8 @@ int main(int argc, char **argv)
 		}
 		leader = k.at; /* the last acknowledgement came from the leader */
 		t0 = now_ms();
-		kill(g[leader].pid, SIGKILL);
-		dmlogd_stop(&g[leader], SIGKILL); /* reaps it */
+		kill(g[leader].d.pid, SIGKILL);
+		dmlogd_stop(&g[leader].d, SIGKILL); /* reaps it */
 		k.o.regions[0] = id % 4096;
 		call(&k, id++);
 		t[r] = now_ms() - t0;
@@ -209,9 +176,9 @@ int main(int argc, char **argv)
 		usleep(1500 * 1000); /* it rejoins and catches up */
 	}
 	for (int i = 0; i < N; i++)
-		dmlogd_stop(&g[i], SIGTERM);
+		dmlogd_stop(&g[i].d, SIGTERM);
 	harness_rmdir(dir);
-	qsort(t, (size_t)repeat, sizeof(*t), cmp);
+	qsort(t, (size_t)repeat, sizeof(*t), stats_cmp);
 	printf("failover: %d kills of the leader, election timeout %d ms: median %.1f ms, max %.1f ms\n",
 	       repeat, election, t[repeat / 2], t[repeat - 1]);
 	free(t);

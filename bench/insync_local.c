@@ -52,34 +52,14 @@ static void die(const char *what)
 
 static pid_t start_bridge(void)
 {
-	char arg[400];
-	FILE *f = fopen(ini, "w");
+	char servers[32];
 	pid_t pid;
 
-	if (!f)
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", d.port);
+	if (harness_bridge_ini(ini, servers, certs, "node1", sock, "log_level = notice\n") != 0)
 		die("cannot write the bridge settings");
-	fprintf(f,
-		"[dmlog-bridge]\nservers = 127.0.0.1:%d\nca_file = %s/ca.crt\n"
-		"cert_file = %s/node-node1.crt\nkey_file = %s/node-node1.key\n"
-		"transport = dgram:%s\nlog_level = notice\n",
-		d.port, certs, certs, certs, sock);
-	fclose(f);
-	snprintf(arg, sizeof(arg), "--ready-file=%s", ready);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl(DMLOG_BRIDGE_PATH, DMLOG_BRIDGE_PATH, "--config", ini, arg, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++)
-		usleep(50 * 1000);
-	if (access(ready, F_OK) != 0)
+	pid = harness_bridge_start(DMLOG_BRIDGE_PATH, ini, ready, logfile);
+	if (!harness_wait_ready(pid, ready))
 		die("the bridge did not become ready");
 	return pid;
 }

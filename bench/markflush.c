@@ -25,26 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "group.h"
 #include "harness.h"
 #include "ops.h"
+#include "stats.h"
 
 #define UUID "LVM-bench-markflush-0123456789abcdef"
 #define MAXPEERS 5
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 struct series {
 	const char *name;
@@ -82,12 +69,8 @@ static char certs[300];
 
 static int open_as_node(struct target *t, int port)
 {
-	char ca[400], cert[400], key[400];
-
-	snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
-	snprintf(cert, sizeof(cert), "%s/node-node1.crt", certs);
-	snprintf(key, sizeof(key), "%s/node-node1.key", certs);
-	if (rawconn_open(&t->c, port, ca, cert, key) != 0 || rawconn_hello(&t->c, 1) != 0) {
+	if (rawconn_open_as(&t->c, port, certs, "node-node1") != 0 ||
+	    rawconn_hello(&t->c, 1) != 0) {
 		rawconn_close(&t->c);
 		return -1;
 	}
@@ -143,7 +126,7 @@ static void target_round(struct target *t, int per, struct series *s)
 	struct op *o = &t->o;
 
 	for (int i = 0; i < per; i++) {
-		double t0 = now_us();
+		double t0 = stats_now_us();
 
 		o->kind = DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION;
 		o->n = 1;
@@ -152,65 +135,45 @@ static void target_round(struct target *t, int per, struct series *s)
 		o->kind = DMLOG__CLIENT_MESSAGE__BODY_FLUSH;
 		o->n = 0;
 		must(op_call(&t->c, t->id++, o), "FLUSH");
-		s[0].v[s[0].n++] = now_us() - t0;
+		s[0].v[s[0].n++] = stats_now_us() - t0;
 		o->kind = DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION;
 		o->n = 1;
 		must(op_call(&t->c, t->id++, o), "CLEAR");
 	}
 	for (int i = 0; i < per; i++) {
-		double t0 = now_us();
+		double t0 = stats_now_us();
 
 		o->kind = DMLOG__CLIENT_MESSAGE__BODY_FLUSH;
 		o->n = 1;
 		o->regions[0] = (uint64_t)i;
 		must(op_call(&t->c, t->id++, o), "FLUSH(mark)");
-		s[1].v[s[1].n++] = now_us() - t0;
+		s[1].v[s[1].n++] = stats_now_us() - t0;
 		o->kind = DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION;
 		must(op_call(&t->c, t->id++, o), "CLEAR");
 	}
 	for (int i = 0; i < per; i++) {
-		double t0 = now_us();
+		double t0 = stats_now_us();
 
 		o->kind = DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC;
 		o->region = (uint64_t)i;
 		must(op_call(&t->c, t->id++, o), "IN_SYNC");
-		s[2].v[s[2].n++] = now_us() - t0;
+		s[2].v[s[2].n++] = stats_now_us() - t0;
 	}
 }
 
 /* Starts peers dmlogd1..n as one group (state dirs under dir). */
-static void group_start(struct dmlogd *g, int n, const char *dir)
+static void group_start(struct group_peer *g, int n, const char *dir)
 {
-	char state[MAXPEERS][320], args[MAXPEERS][6][600], peers[400];
 	const char *argv[8];
 
+	group_init(g, n, dir);
 	for (int i = 0; i < n; i++) {
-		g[i].port = harness_free_port();
-		g[i].raft_port = harness_free_port();
-	}
-	for (int i = 0; i < n; i++) {
-		peers[0] = '\0';
-		for (int j = 0; j < n; j++) {
-			char one[40];
-
-			if (j == i)
-				continue;
-			snprintf(one, sizeof(one), "%s%d@127.0.0.1:%d", peers[0] ? "," : "", j + 1,
-				 g[j].raft_port);
-			strcat(peers, one);
-		}
-		snprintf(state[i], sizeof(state[i]), "%s/peer%d", dir, i + 1);
-		mkdir(state[i], 0700);
-		snprintf(args[i][0], sizeof(args[i][0]), "--cert-file=%s/peer-dmlogd%d.crt", certs, i + 1);
-		snprintf(args[i][1], sizeof(args[i][1]), "--key-file=%s/peer-dmlogd%d.key", certs, i + 1);
-		snprintf(args[i][2], sizeof(args[i][2]), "--id=dmlogd%d", i + 1);
-		snprintf(args[i][3], sizeof(args[i][3]), "--raft-id=%d", i + 1);
-		snprintf(args[i][4], sizeof(args[i][4]), "--peers=%s", peers);
-		snprintf(args[i][5], sizeof(args[i][5]), "--log-level=notice");
+		group_args(g, i, n, certs, NULL);
+		snprintf(g[i].arg[5], sizeof(g[i].arg[5]), "--log-level=notice");
 		for (int k = 0; k < 6; k++)
-			argv[k] = args[i][k];
+			argv[k] = g[i].arg[k];
 		argv[6] = NULL;
-		if (dmlogd_start(&g[i], certs, state[i], argv) != 0) {
+		if (dmlogd_start(&g[i].d, certs, g[i].state, argv) != 0) {
 			fprintf(stderr, "markflush: peer %d did not start\n", i + 1);
 			exit(1);
 		}
@@ -220,8 +183,9 @@ static void group_start(struct dmlogd *g, int n, const char *dir)
 int main(int argc, char **argv)
 {
 	int rounds = 10, per = 200, npeers = 1, opt, ports[MAXPEERS];
-	char dir[256], state[300], path[400], cmd[1200];
-	struct dmlogd d = {0}, g[MAXPEERS];
+	char dir[256], state[300], path[400];
+	struct dmlogd d = {0};
+	struct group_peer g[MAXPEERS];
 	struct target solo, group;
 	static char block[4096];
 	struct series s[7] = {{"fsync (write 4 KiB + fdatasync)", 0, 0},
@@ -257,9 +221,7 @@ int main(int argc, char **argv)
 	snprintf(state, sizeof(state), "%s/state", dir);
 	mkdir(state, 0700);
 	harness_certs(certs);
-	snprintf(cmd, sizeof(cmd), "for p in dmlogd2 dmlogd3 dmlogd4 dmlogd5; do %s/deploy/dmlog-certs.sh "
-		 "'%s' peer $p >/dev/null || exit 1; done", DMLOG_SOURCE_DIR, certs);
-	if (npeers > 1 && system(cmd) != 0) {
+	if (npeers > 1 && group_certs(certs, MAXPEERS) != 0) {
 		fprintf(stderr, "markflush: peer certificates failed\n");
 		return 1;
 	}
@@ -272,7 +234,7 @@ int main(int argc, char **argv)
 	if (npeers > 1) {
 		group_start(g, npeers, dir);
 		for (int i = 0; i < npeers; i++)
-			ports[i] = g[i].port;
+			ports[i] = g[i].d.port;
 		target_open(&group, ports, npeers, 2);
 	}
 
@@ -284,14 +246,14 @@ int main(int argc, char **argv)
 	}
 	for (int round = 0; round < rounds; round++) {
 		for (int i = 0; i < per; i++) {
-			double t = now_us();
+			double t = stats_now_us();
 
 			if (pwrite(fd, block, sizeof(block), (off_t)(i % 64) * 4096) != (ssize_t)sizeof(block) ||
 			    fdatasync(fd) != 0) {
 				perror("fsync loop");
 				return 1;
 			}
-			s[0].v[s[0].n++] = now_us() - t;
+			s[0].v[s[0].n++] = stats_now_us() - t;
 		}
 		target_round(&solo, per, &s[1]);
 		if (npeers > 1)
@@ -303,12 +265,12 @@ int main(int argc, char **argv)
 	if (npeers > 1) {
 		rawconn_close(&group.c);
 		for (int i = 0; i < npeers; i++)
-			dmlogd_stop(&g[i], SIGTERM);
+			dmlogd_stop(&g[i].d, SIGTERM);
 	}
 	harness_rmdir(dir);
 
 	for (int i = 0; i < nseries; i++)
-		qsort(s[i].v, s[i].n, sizeof(double), cmp);
+		qsort(s[i].v, s[i].n, sizeof(double), stats_cmp);
 	printf("markflush: %d rounds x %d, standalone dmlogd (1-voter raft)%s, 127.0.0.1, TLS 1.3\n",
 	       rounds, per, npeers > 1 ? (npeers == 3 ? " and a 3-peer group" : " and a 5-peer group")
 				       : "");

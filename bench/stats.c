@@ -29,7 +29,7 @@ int stats_add(struct stats *s, double us)
 	return 0;
 }
 
-static int stats_cmp(const void *a, const void *b)
+int stats_cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 

@@ -19,6 +19,9 @@ struct stats {
 /* Microseconds on CLOCK_MONOTONIC. */
 double stats_now_us(void);
 
+/* Orders doubles ascending, for qsort(). */
+int stats_cmp(const void *a, const void *b);
+
 /* Appends one sample. 0 or -ENOMEM. */
 int stats_add(struct stats *s, double us);
 

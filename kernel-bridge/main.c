@@ -26,6 +26,7 @@
 #include "log.h"
 #include "notify.h"
 #include "relay.h"
+#include "signals.h"
 #include "transport.h"
 
 #ifndef DMLOG_VERSION
@@ -46,7 +47,7 @@ struct bridge {
 	struct event_base *base;
 	struct transport *t;
 	struct relay *relay;
-	struct event *sig[4];
+	struct signals sig;
 	char node[64];
 	bool ready_written;
 };
@@ -120,36 +121,21 @@ static void reload(struct bridge *b)
 	notify_ready("relaying", err, sizeof(err));
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void on_reload_signal(void *arg)
 {
-	struct bridge *b = arg;
-	char err[128];
-
-	(void)what;
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		log_notice("stopping on signal %d", (int)sig);
-		notify_stopping("stopping", err, sizeof(err));
-		event_base_loopbreak(b->base);
-		break;
-	case SIGHUP:
-		reload(b);
-		break;
-	case SIGUSR1:
-		relay_dump(b->relay);
-		break;
-	default:
-		break;
-	}
+	reload(arg);
 }
+
+static void on_dump_signal(void *arg)
+{
+	relay_dump(((struct bridge *)arg)->relay);
+}
+
+static const struct signals_ops bridge_signals = {NULL, on_reload_signal, on_dump_signal};
 
 static void cleanup(struct bridge *b)
 {
-	for (size_t i = 0; i < sizeof(b->sig) / sizeof(b->sig[0]); i++) {
-		if (b->sig[i] != NULL)
-			event_free(b->sig[i]);
-	}
+	signals_stop(&b->sig);
 	relay_free(b->relay);
 	transport_free(b->t);
 	if (b->base != NULL) {
@@ -166,7 +152,6 @@ static void cleanup(struct bridge *b)
 /* Everything after the settings: returns the exit status. */
 static int run(struct bridge *b)
 {
-	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	struct bridge_servers servers;
 	struct relay_options o;
 	char err[1024];
@@ -195,12 +180,9 @@ static int run(struct bridge *b)
 		log_err("cannot start: TLS: %s", err);
 		return BRIDGE_EXIT_TLS;
 	}
-	for (size_t i = 0; i < 4; i++) {
-		b->sig[i] = evsignal_new(b->base, sigs[i], on_signal, b);
-		if (b->sig[i] == NULL || event_add(b->sig[i], NULL) != 0) {
-			log_err("cannot start: signal handler: out of memory");
-			return BRIDGE_EXIT_FAILURE;
-		}
+	if (signals_start(&b->sig, b->base, &bridge_signals, b) != 0) {
+		log_err("cannot start: signal handler: out of memory");
+		return BRIDGE_EXIT_FAILURE;
 	}
 	if (b->cfg.ready_file[0] != '\0') {
 		if (write_ready_file(b->cfg.ready_file, err, sizeof(err)) != 0) {

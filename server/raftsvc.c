@@ -331,34 +331,36 @@ err_strings:
 	return NULL;
 }
 
-int raftsvc_submit(struct raftsvc *s, const uint8_t *buf, size_t len, raftsvc_done_fn done,
-		   void *arg)
+/* A zeroed request, or NULL with *rc: -ESHUTDOWN when stopping, -ENOBUFS when max_pending
+ * requests are in flight, -ENOMEM. */
+static struct raftsvc_req *raftsvc_req_new(struct raftsvc *s, int *rc)
 {
 	struct raftsvc_req *req;
-	bool stopping, was_empty;
 
-	if (!buf || len == 0 || !done)
-		return -EINVAL;
-	if (len > RAFTSVC_ENTRY_MAX)
-		return -EMSGSIZE;
-	if (s->stopping)
-		return -ESHUTDOWN;
-	if (s->pending >= s->cfg.max_pending)
-		return -ENOBUFS;
+	if (s->stopping) {
+		*rc = -ESHUTDOWN;
+		return NULL;
+	}
+	if (s->pending >= s->cfg.max_pending) {
+		*rc = -ENOBUFS;
+		return NULL;
+	}
 	req = calloc(1, sizeof(*req));
 	if (!req)
-		return -ENOMEM;
-	req->buf.len = raftsvc_fsm_encoded_size(len);
-	req->buf.base = raft_malloc(req->buf.len);
-	if (!req->buf.base) {
-		free(req);
-		return -ENOMEM;
-	}
-	raftsvc_fsm_encode(req->buf.base, buf, len);
+		*rc = -ENOMEM;
+	return req;
+}
+
+/* Hands req (done(arg) when it ends) to the loop thread: 0, or -ESHUTDOWN with req freed when
+ * the loop is stopping. */
+static int raftsvc_enqueue(struct raftsvc *s, struct raftsvc_req *req, raftsvc_done_fn done,
+			   void *arg)
+{
+	bool stopping, was_empty;
+
 	req->s = s;
 	req->done = done;
 	req->arg = arg;
-
 	pthread_mutex_lock(&s->sh->lock);
 	stopping = s->sh->stop_requested || !s->sh->async_open;
 	if (!stopping) {
@@ -374,6 +376,29 @@ int raftsvc_submit(struct raftsvc *s, const uint8_t *buf, size_t len, raftsvc_do
 	}
 	s->pending++;
 	return 0;
+}
+
+int raftsvc_submit(struct raftsvc *s, const uint8_t *buf, size_t len, raftsvc_done_fn done,
+		   void *arg)
+{
+	struct raftsvc_req *req;
+	int rc;
+
+	if (!buf || len == 0 || !done)
+		return -EINVAL;
+	if (len > RAFTSVC_ENTRY_MAX)
+		return -EMSGSIZE;
+	req = raftsvc_req_new(s, &rc);
+	if (!req)
+		return rc;
+	req->buf.len = raftsvc_fsm_encoded_size(len);
+	req->buf.base = raft_malloc(req->buf.len);
+	if (!req->buf.base) {
+		free(req);
+		return -ENOMEM;
+	}
+	raftsvc_fsm_encode(req->buf.base, buf, len);
+	return raftsvc_enqueue(s, req, done, arg);
 }
 
 bool raftsvc_is_leader(const struct raftsvc *s)
@@ -400,20 +425,16 @@ int raftsvc_change(struct raftsvc *s, enum raftsvc_change_op op, uint64_t id,
 		   const char *address, raftsvc_done_fn done, void *arg)
 {
 	struct raftsvc_req *req;
-	bool stopping, was_empty;
+	int rc;
 
 	if (!done || (op != RAFTSVC_TRANSFER && id == 0) ||
 	    (op == RAFTSVC_ADD_VOTER && (!address || !address[0] ||
 					 strlen(address) >= PEER_WIRE_ADDRESS_MAX)) ||
 	    (op != RAFTSVC_ADD_VOTER && op != RAFTSVC_REMOVE && op != RAFTSVC_TRANSFER))
 		return -EINVAL;
-	if (s->stopping)
-		return -ESHUTDOWN;
-	if (s->pending >= s->cfg.max_pending)
-		return -ENOBUFS;
-	req = calloc(1, sizeof(*req));
+	req = raftsvc_req_new(s, &rc);
 	if (!req)
-		return -ENOMEM;
+		return rc;
 	if (op == RAFTSVC_ADD_VOTER) {
 		req->change_address = strdup(address);
 		if (!req->change_address) {
@@ -424,24 +445,7 @@ int raftsvc_change(struct raftsvc *s, enum raftsvc_change_op op, uint64_t id,
 	req->kind = RAFTSVC_REQ_CHANGE;
 	req->op = op;
 	req->change_id = id;
-	req->s = s;
-	req->done = done;
-	req->arg = arg;
-	pthread_mutex_lock(&s->sh->lock);
-	stopping = s->sh->stop_requested || !s->sh->async_open;
-	if (!stopping) {
-		was_empty = s->sh->submitq.head == NULL;
-		raftsvc_queue_push(&s->sh->submitq, req);
-		if (was_empty)
-			uv_async_send(&s->async);
-	}
-	pthread_mutex_unlock(&s->sh->lock);
-	if (stopping) {
-		raftsvc_queue_free_req(req);
-		return -ESHUTDOWN;
-	}
-	s->pending++;
-	return 0;
+	return raftsvc_enqueue(s, req, done, arg);
 }
 
 void raftsvc_set_tls(struct raftsvc *s, SSL_CTX *server_ctx, SSL_CTX *client_ctx)

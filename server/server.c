@@ -46,6 +46,7 @@
 #include "raftsvc.h"
 #include "peer_wire.h"
 #include "session.h"
+#include "signals.h"
 #include "tls.h"
 
 #ifndef DMLOG_VERSION
@@ -56,7 +57,7 @@
 struct daemon {
 	struct server srv;
 	struct config cfg;
-	struct event *sig[4];
+	struct signals sig;
 };
 
 bool server_is_leader(const struct server *srv)
@@ -354,30 +355,23 @@ static void reload(struct daemon *d)
 	notify_ready("serving", err, sizeof(err));
 }
 
-static void on_signal(evutil_socket_t sig, short what, void *arg)
+static void on_stop_signal(void *arg)
 {
-	struct daemon *d = arg;
-	char err[128];
-
-	(void)what;
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		log_notice("stopping on signal %d", (int)sig);
-		notify_stopping("stopping", err, sizeof(err));
-		d->srv.stopping = true;
-		event_base_loopbreak(d->srv.base);
-		break;
-	case SIGHUP:
-		reload(d);
-		break;
-	case SIGUSR1:
-		dump_state(&d->srv);
-		break;
-	default:
-		break;
-	}
+	((struct daemon *)arg)->srv.stopping = true;
 }
+
+static void on_reload_signal(void *arg)
+{
+	reload(arg);
+}
+
+static void on_dump_signal(void *arg)
+{
+	dump_state(&((struct daemon *)arg)->srv);
+}
+
+static const struct signals_ops daemon_signals = {on_stop_signal, on_reload_signal,
+						  on_dump_signal};
 
 static int mkdir_error(const char *path, char *err, size_t errlen)
 {
@@ -440,9 +434,7 @@ static struct evconnlistener *listen_on(struct server *srv, const char *address,
 
 static void daemon_cleanup(struct daemon *d)
 {
-	for (size_t i = 0; i < sizeof(d->sig) / sizeof(d->sig[0]); i++)
-		if (d->sig[i])
-			event_free(d->sig[i]);
+	signals_stop(&d->sig);
 	if (d->srv.listener)
 		evconnlistener_free(d->srv.listener);
 	if (d->srv.announce_timer)
@@ -474,7 +466,6 @@ int server_main(int argc, char *argv[])
 	size_t npeers = 0;
 	char err[1024], raftdir[4200];
 	int load, code;
-	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 
 	log_init("dmlogd");
 	load = config_from_args(&d.cfg, argc, argv, &action, err, sizeof(err));
@@ -588,11 +579,7 @@ int server_main(int argc, char *argv[])
 		daemon_cleanup(&d);
 		return CONFIG_EXIT_LISTEN;
 	}
-	for (size_t i = 0; i < 4; i++) {
-		d.sig[i] = evsignal_new(srv->base, sigs[i], on_signal, &d);
-		if (d.sig[i])
-			event_add(d.sig[i], NULL);
-	}
+	signals_start(&d.sig, srv->base, &daemon_signals, &d);
 	{
 		struct timeval every = {0, 200 * 1000};
 

@@ -228,3 +228,17 @@ void fmt_json_string_or_null(FILE *f, const char *s)
 	else
 		fputs("null", f);
 }
+
+void fmt_json_member(FILE *f, const char *key, const char *s, const char *after)
+{
+	fmt_json_key(f, key);
+	fmt_json_string(f, s);
+	fputs(after, f);
+}
+
+void fmt_json_member_or_null(FILE *f, const char *key, const char *s, const char *after)
+{
+	fmt_json_key(f, key);
+	fmt_json_string_or_null(f, s);
+	fputs(after, f);
+}

@@ -52,4 +52,9 @@ void fmt_json_key(FILE *f, const char *key);
 /* Writes s as a JSON string, or null when s is empty. */
 void fmt_json_string_or_null(FILE *f, const char *s);
 
+/* Writes the member "key":s of an object (s as a JSON string; with _or_null, null when s is
+ * empty), then the text after ("," before the next member, "" when none follows). */
+void fmt_json_member(FILE *f, const char *key, const char *s, const char *after);
+void fmt_json_member_or_null(FILE *f, const char *key, const char *s, const char *after);
+
 #endif /* DMLOGCTL_FMT_H */

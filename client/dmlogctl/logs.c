@@ -26,23 +26,15 @@ void logs_summary_json(FILE *f, const struct dmlog_log_summary *s)
 	char pct[32];
 
 	fmt_percent(pct, sizeof(pct), s->sync_count, s->region_count);
-	fmt_json_key(f, "uuid");
-	fmt_json_string(f, s->uuid);
-	fputc(',', f);
-	fmt_json_key(f, "type");
-	fmt_json_string(f, s->log_type);
-	fputc(',', f);
-	fmt_json_key(f, "device");
-	fmt_json_string_or_null(f, s->device);
+	fmt_json_member(f, "uuid", s->uuid, ",");
+	fmt_json_member(f, "type", s->log_type, ",");
+	fmt_json_member_or_null(f, "device", s->device, "");
 	fprintf(f,
 		",\"region_size\":%" PRIu64 ",\"region_count\":%" PRIu64 ",\"dirty_count\":%" PRIu64
 		",\"sync_count\":%" PRIu64 ",\"in_sync_percent\":%s,",
 		s->region_size, s->region_count, s->dirty_count, s->sync_count, pct);
-	fmt_json_key(f, "state");
-	fmt_json_string(f, s->state);
-	fputc(',', f);
-	fmt_json_key(f, "recoverer");
-	fmt_json_string_or_null(f, s->recoverer);
+	fmt_json_member(f, "state", s->state, ",");
+	fmt_json_member_or_null(f, "recoverer", s->recoverer, "");
 	if (*s->recoverer)
 		fprintf(f, ",\"recovering_region\":%" PRIu64, s->recovering_region);
 	else
@@ -113,24 +105,17 @@ static int logs_text(FILE *f, const struct dmlog_log_summary *const *v, size_t n
 
 int logs_run(struct ctl *ctl, int argc, char **argv)
 {
+	static const struct dmlog_request req = {.op = DMLOG_OP_ADMIN_LIST_LOGS};
 	const struct dmlog_log_summary **sorted;
-	struct dmlog_result *res = NULL;
-	struct dmlog *h;
+	struct dmlog_result *res;
 	int first, code = CTL_EXIT_OK;
 	int rc = options_verb(ctl, argc, argv, "logs", logs_usage, 0, 0, &first);
 
 	if (rc)
 		return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-	h = remote_open(ctl);
-	if (!h)
-		return CTL_EXIT_UNREACHABLE;
-	rc = dmlog_admin_list_logs(h, &res);
-	if (rc) {
-		code = remote_fail(ctl, h, rc);
-		dmlog_free(h);
+	res = remote_query(ctl, &req, NULL, &code);
+	if (!res)
 		return code;
-	}
-	dmlog_free(h);
 	sorted = logs_sorted(&res->logs);
 	if (!sorted) {
 		fprintf(stderr, "dmlogctl: out of memory\n");

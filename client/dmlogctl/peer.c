@@ -99,20 +99,12 @@ static void change_json(FILE *f, const struct dmlog_peer_change *pc)
 		const struct dmlog_peer_info *p = &pc->peers[i];
 
 		fprintf(f, "%s{\"raft_id\":%" PRIu64 ",", i ? "," : "", p->raft_id);
-		fmt_json_key(f, "id");
-		fmt_json_string(f, p->id);
-		fputc(',', f);
-		fmt_json_key(f, "raft_address");
-		fmt_json_string(f, *p->raft_address ? p->raft_address : p->address);
-		fputc(',', f);
-		fmt_json_key(f, "client_address");
-		fmt_json_string_or_null(f, p->client_address);
-		fputc(',', f);
-		fmt_json_key(f, "membership");
-		fmt_json_string_or_null(f, p->membership);
-		fputc(',', f);
-		fmt_json_key(f, "role");
-		fmt_json_string(f, p->role);
+		fmt_json_member(f, "id", p->id, ",");
+		fmt_json_member(f, "raft_address", *p->raft_address ? p->raft_address : p->address,
+				",");
+		fmt_json_member_or_null(f, "client_address", p->client_address, ",");
+		fmt_json_member_or_null(f, "membership", p->membership, ",");
+		fmt_json_member(f, "role", p->role, "");
 		fprintf(f, ",\"voter\":%s}", p->voter ? "true" : "false");
 	}
 	fputs("]}\n", f);
@@ -153,18 +145,16 @@ static int change_text(FILE *f, const char *what, const struct dmlog_peer_change
 	return rc;
 }
 
-/* Prints a successful change (or reports the failure) and returns the exit code. */
-static int change_finish(struct ctl *ctl, struct dmlog *h, int rc, struct dmlog_result *res,
-			 const char *verb, const char *what)
+/* Asks for the change req, prints the configuration it left (or reports the failure) and
+ * returns the exit code. */
+static int change_run(struct ctl *ctl, const struct dmlog_request *req, const char *verb,
+		      const char *what)
 {
 	int code = CTL_EXIT_OK;
+	struct dmlog_result *res = remote_query(ctl, req, verb, &code);
 
-	if (rc) {
-		code = remote_fail_verb(ctl, h, rc, verb);
-		dmlog_free(h);
+	if (!res)
 		return code;
-	}
-	dmlog_free(h);
 	if (ctl->json) {
 		change_json(stdout, &res->peer_change);
 	} else if (change_text(stdout, what, &res->peer_change)) {
@@ -177,45 +167,35 @@ static int change_finish(struct ctl *ctl, struct dmlog *h, int rc, struct dmlog_
 
 static int peer_add_run(struct ctl *ctl, int argc, char **argv)
 {
-	struct dmlog_result *res = NULL;
-	struct dmlog *h;
-	uint64_t raft_id;
+	struct dmlog_request req = {.op = DMLOG_OP_ADMIN_PEER_ADD};
 	int first;
 	int rc = options_verb(ctl, argc, argv, "peer add", peer_add_usage, 3, 3, &first);
 
 	if (rc)
 		return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-	if (parse_raft_id("peer add", argv[first], &raft_id) ||
+	if (parse_raft_id("peer add", argv[first], &req.peer_raft_id) ||
 	    check_address("peer add", argv[first + 1]))
 		return CTL_EXIT_USAGE;
 	if (!*argv[first + 2]) {
 		options_usage_error("peer add", "the ID (certificate CN) is empty");
 		return CTL_EXIT_USAGE;
 	}
-	h = remote_open(ctl);
-	if (!h)
-		return CTL_EXIT_UNREACHABLE;
-	rc = dmlog_admin_peer_add(h, raft_id, argv[first + 1], argv[first + 2], &res);
-	return change_finish(ctl, h, rc, res, "peer add", "added");
+	req.peer_raft_address = argv[first + 1];
+	req.peer_id = argv[first + 2];
+	return change_run(ctl, &req, "peer add", "added");
 }
 
 static int peer_remove_run(struct ctl *ctl, int argc, char **argv)
 {
-	struct dmlog_result *res = NULL;
-	struct dmlog *h;
-	uint64_t raft_id;
+	struct dmlog_request req = {.op = DMLOG_OP_ADMIN_PEER_REMOVE};
 	int first;
 	int rc = options_verb(ctl, argc, argv, "peer remove", peer_remove_usage, 1, 1, &first);
 
 	if (rc)
 		return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-	if (parse_raft_id("peer remove", argv[first], &raft_id))
+	if (parse_raft_id("peer remove", argv[first], &req.peer_raft_id))
 		return CTL_EXIT_USAGE;
-	h = remote_open(ctl);
-	if (!h)
-		return CTL_EXIT_UNREACHABLE;
-	rc = dmlog_admin_peer_remove(h, raft_id, &res);
-	return change_finish(ctl, h, rc, res, "peer remove", "removed");
+	return change_run(ctl, &req, "peer remove", "removed");
 }
 
 int peer_run(struct ctl *ctl, int argc, char **argv)
@@ -257,27 +237,19 @@ int peer_help(struct ctl *ctl, const char *sub)
 
 int digest_run(struct ctl *ctl, int argc, char **argv)
 {
-	struct dmlog_result *res = NULL;
-	struct dmlog *h;
-	int first;
+	static const struct dmlog_request req = {.op = DMLOG_OP_ADMIN_DIGEST};
+	struct dmlog_result *res;
+	int first, code;
 	int rc = options_verb(ctl, argc, argv, "digest", digest_usage, 0, 0, &first);
 
 	if (rc)
 		return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-	h = remote_open(ctl);
-	if (!h)
-		return CTL_EXIT_UNREACHABLE;
-	rc = dmlog_admin_digest(h, &res);
-	if (rc) {
-		rc = remote_fail_verb(ctl, h, rc, "digest");
-		dmlog_free(h);
-		return rc;
-	}
-	dmlog_free(h);
+	res = remote_query(ctl, &req, "digest", &code);
+	if (!res)
+		return code;
 	if (ctl->json) {
 		fprintf(stdout, "{\"applied_index\":%" PRIu64 ",", res->digest.applied_index);
-		fmt_json_key(stdout, "sha256");
-		fmt_json_string(stdout, res->digest.sha256);
+		fmt_json_member(stdout, "sha256", res->digest.sha256, "");
 		fputs("}\n", stdout);
 	} else {
 		fmt_field(stdout, "applied index", "%" PRIu64, res->digest.applied_index);

@@ -135,3 +135,21 @@ int remote_fail(const struct ctl *ctl, struct dmlog *h, int rc)
 {
 	return remote_fail_verb(ctl, h, rc, NULL);
 }
+
+struct dmlog_result *remote_query(const struct ctl *ctl, const struct dmlog_request *req,
+				  const char *verb, int *code)
+{
+	struct dmlog_result *res = NULL;
+	struct dmlog *h = remote_open(ctl);
+	int rc;
+
+	if (!h) {
+		*code = CTL_EXIT_UNREACHABLE;
+		return NULL;
+	}
+	rc = dmlog_call(h, req, &res);
+	if (rc)
+		*code = remote_fail_verb(ctl, h, rc, verb);
+	dmlog_free(h);
+	return rc ? NULL : res;
+}

@@ -25,4 +25,10 @@ int remote_fail(const struct ctl *ctl, struct dmlog *h, int rc);
  * ("dmlogctl: peer add: raft id 4 already in use"). */
 int remote_fail_verb(const struct ctl *ctl, struct dmlog *h, int rc, const char *verb);
 
+/* One query: opens a handle (remote_open()), makes req on it (dmlog_call()) and frees it.
+ * Returns the owned result (dmlog_result_free()), or NULL with the failure printed as
+ * remote_fail_verb() does (verb may be NULL) and its exit code in *code. */
+struct dmlog_result *remote_query(const struct ctl *ctl, const struct dmlog_request *req,
+				  const char *verb, int *code);
+
 #endif /* DMLOGCTL_REMOTE_H */

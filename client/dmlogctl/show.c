@@ -80,8 +80,7 @@ static void show_json(FILE *f, const struct dmlog_log_detail *d, const struct sh
 	fputs(",\"marks\":[", f);
 	for (size_t i = 0; i < d->mark_count; i++) {
 		fputs(i ? ",{" : "{", f);
-		fmt_json_key(f, "node");
-		fmt_json_string(f, m[i].node);
+		fmt_json_member(f, "node", m[i].node, "");
 		fputs(",\"ranges\":", f);
 		fmt_ranges_json(f, m[i].ranges, m[i].count);
 		fputc('}', f);
@@ -91,11 +90,9 @@ static void show_json(FILE *f, const struct dmlog_log_detail *d, const struct sh
 		const struct dmlog_instance_info *in = &d->instances[i];
 
 		fputs(i ? ",{" : "{", f);
-		fmt_json_key(f, "node");
-		fmt_json_string(f, in->node);
+		fmt_json_member(f, "node", in->node, "");
 		fprintf(f, ",\"luid\":%" PRIu64 ",\"luid_hex\":\"0x%" PRIx64 "\",", in->luid, in->luid);
-		fmt_json_key(f, "state");
-		fmt_json_string(f, in->state);
+		fmt_json_member(f, "state", in->state, "");
 		fprintf(f, ",\"in_sync_hint\":%" PRIu64 "}", in->in_sync_hint);
 	}
 	fputs("]}\n", f);

@@ -30,22 +30,20 @@ static const char peers_usage[] =
 	"Options: --json, and the global options (dmlogctl --help).\n"
 	"Exit status: 0 success, 1 the server refused, 2 unreachable or TLS failure, 3 usage error.\n";
 
-/* Asks ADMIN_STATUS. Returns the owned result, or NULL with *exit_code set. */
-static struct dmlog_result *status_query(struct ctl *ctl, int *exit_code)
+/* Parses the verb's command line and asks ADMIN_STATUS. Returns the owned result, or NULL with
+ * the exit code in *code (CTL_EXIT_OK after --help). */
+static struct dmlog_result *status_query(struct ctl *ctl, int argc, char **argv, const char *verb,
+					 const char *usage, int *code)
 {
-	struct dmlog_result *res = NULL;
-	struct dmlog *h = remote_open(ctl);
-	int rc;
+	static const struct dmlog_request req = {.op = DMLOG_OP_ADMIN_STATUS};
+	int first;
+	int rc = options_verb(ctl, argc, argv, verb, usage, 0, 0, &first);
 
-	if (!h) {
-		*exit_code = CTL_EXIT_UNREACHABLE;
+	if (rc) {
+		*code = rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 		return NULL;
 	}
-	rc = dmlog_admin_status(h, &res);
-	if (rc)
-		*exit_code = remote_fail(ctl, h, rc);
-	dmlog_free(h);
-	return res;
+	return remote_query(ctl, &req, NULL, code);
 }
 
 static void peers_json(FILE *f, const struct dmlog_server_status *st)
@@ -55,14 +53,9 @@ static void peers_json(FILE *f, const struct dmlog_server_status *st)
 		const struct dmlog_peer_info *p = &st->peers[i];
 
 		fputs(i ? ",{" : "{", f);
-		fmt_json_key(f, "id");
-		fmt_json_string(f, p->id);
-		fputc(',', f);
-		fmt_json_key(f, "address");
-		fmt_json_string(f, p->address);
-		fputc(',', f);
-		fmt_json_key(f, "role");
-		fmt_json_string(f, p->role);
+		fmt_json_member(f, "id", p->id, ",");
+		fmt_json_member(f, "address", p->address, ",");
+		fmt_json_member(f, "role", p->role, "");
 		fprintf(f, ",\"voter\":%s}", p->voter ? "true" : "false");
 	}
 	fputc(']', f);
@@ -93,17 +86,10 @@ static int peers_text(FILE *f, const struct dmlog_server_status *st, int indent)
 static void status_json(FILE *f, const struct dmlog_server_status *st)
 {
 	fputc('{', f);
-	fmt_json_key(f, "server_id");
-	fmt_json_string(f, st->server_id);
-	fputc(',', f);
-	fmt_json_key(f, "version");
-	fmt_json_string(f, st->version);
-	fputc(',', f);
-	fmt_json_key(f, "raft_role");
-	fmt_json_string(f, st->raft_role);
-	fputc(',', f);
-	fmt_json_key(f, "leader_id");
-	fmt_json_string_or_null(f, st->leader_id);
+	fmt_json_member(f, "server_id", st->server_id, ",");
+	fmt_json_member(f, "version", st->version, ",");
+	fmt_json_member(f, "raft_role", st->raft_role, ",");
+	fmt_json_member_or_null(f, "leader_id", st->leader_id, "");
 	fprintf(f,
 		",\"term\":%" PRIu64 ",\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
 		",\"log_count\":%" PRIu32 ",\"node_count\":%" PRIu32 ",\"connection_count\":%" PRIu32
@@ -133,13 +119,9 @@ static int status_text(FILE *f, const struct dmlog_server_status *st)
 
 int status_run(struct ctl *ctl, int argc, char **argv)
 {
-	struct dmlog_result *res;
-	int first, code = CTL_EXIT_OK;
-	int rc = options_verb(ctl, argc, argv, "status", status_usage, 0, 0, &first);
+	int code = CTL_EXIT_OK;
+	struct dmlog_result *res = status_query(ctl, argc, argv, "status", status_usage, &code);
 
-	if (rc)
-		return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-	res = status_query(ctl, &code);
 	if (!res)
 		return code;
 	if (ctl->json) {
@@ -156,13 +138,9 @@ int status_run(struct ctl *ctl, int argc, char **argv)
 
 int peers_run(struct ctl *ctl, int argc, char **argv)
 {
-	struct dmlog_result *res;
-	int first, code = CTL_EXIT_OK;
-	int rc = options_verb(ctl, argc, argv, "peers", peers_usage, 0, 0, &first);
+	int code = CTL_EXIT_OK;
+	struct dmlog_result *res = status_query(ctl, argc, argv, "peers", peers_usage, &code);
 
-	if (rc)
-		return rc > 0 ? CTL_EXIT_OK : CTL_EXIT_USAGE;
-	res = status_query(ctl, &code);
 	if (!res)
 		return code;
 	if (ctl->json) {

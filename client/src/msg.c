@@ -212,23 +212,44 @@ int msg_encode(const struct dmlog_request *req, uint64_t id, uint8_t **frame, si
 		log.request_version = req->log.version;
 	}
 
-/* The request types whose message holds nothing but the log reference. */
-#define LOG_ONLY(OP, field, FIELD)                                                   \
-	case DMLOG_OP_##OP:                                                          \
-		dmlog__##field##__init(&b.field);                                    \
-		b.field.log = &log;                                                  \
+/* Makes b.field, a Dmlog__TYPE initialised, the FIELD body of cm. */
+#define BODY(type, field, FIELD)                                                     \
+	do {                                                                         \
+		dmlog__##type##__init(&b.field);                                     \
 		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_##FIELD;                  \
 		cm.field = &b.field;                                                 \
+	} while (0)
+/* The request types whose message holds the log reference only; with one region; with a list
+ * of regions (n_list, list); with no field at all. */
+#define LOG_ONLY(OP, field, FIELD)                                                   \
+	case DMLOG_OP_##OP:                                                          \
+		BODY(field, field, FIELD);                                           \
+		b.field.log = &log;                                                  \
+		break
+#define LOG_REGION(OP, field, FIELD)                                                 \
+	case DMLOG_OP_##OP:                                                          \
+		BODY(field, field, FIELD);                                           \
+		b.field.log = &log;                                                  \
+		b.field.region = req->region;                                        \
+		break
+#define LOG_REGIONS(OP, field, FIELD, list)                                          \
+	case DMLOG_OP_##OP:                                                          \
+		BODY(field, field, FIELD);                                           \
+		b.field.log = &log;                                                  \
+		b.field.n_##list = req->region_count;                                \
+		b.field.list = mut_u64(req->regions);                                \
+		break
+#define EMPTY(OP, type, field, FIELD)                                                \
+	case DMLOG_OP_##OP:                                                          \
+		BODY(type, field, FIELD);                                            \
 		break
 
 	switch (req->op) {
 	case DMLOG_OP_CTR:
-		dmlog__ctr__init(&b.ctr);
+		BODY(ctr, ctr, CTR);
 		b.ctr.log = &log;
 		b.ctr.args = mut_str(req->args ? req->args : "");
 		b.ctr.reconnect = req->reconnect;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_CTR;
-		cm.ctr = &b.ctr;
 		break;
 	LOG_ONLY(DTR, dtr, DTR);
 	LOG_ONLY(PRESUSPEND, presuspend, PRESUSPEND);
@@ -239,125 +260,54 @@ int msg_encode(const struct dmlog_request *req, uint64_t id, uint8_t **frame, si
 	LOG_ONLY(GET_SYNC_COUNT, get_sync_count, GET_SYNC_COUNT);
 	LOG_ONLY(STATUS_INFO, status_info, STATUS_INFO);
 	LOG_ONLY(STATUS_TABLE, status_table, STATUS_TABLE);
-	case DMLOG_OP_IS_CLEAN:
-		dmlog__is_clean__init(&b.is_clean);
-		b.is_clean.log = &log;
-		b.is_clean.region = req->region;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN;
-		cm.is_clean = &b.is_clean;
-		break;
-	case DMLOG_OP_IN_SYNC:
-		dmlog__in_sync__init(&b.in_sync);
-		b.in_sync.log = &log;
-		b.in_sync.region = req->region;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC;
-		cm.in_sync = &b.in_sync;
-		break;
-	case DMLOG_OP_FLUSH:
-		dmlog__flush__init(&b.flush);
-		b.flush.log = &log;
-		b.flush.n_marks = req->region_count;
-		b.flush.marks = mut_u64(req->regions);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_FLUSH;
-		cm.flush = &b.flush;
-		break;
-	case DMLOG_OP_MARK_REGION:
-		dmlog__mark_region__init(&b.mark_region);
-		b.mark_region.log = &log;
-		b.mark_region.n_regions = req->region_count;
-		b.mark_region.regions = mut_u64(req->regions);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION;
-		cm.mark_region = &b.mark_region;
-		break;
-	case DMLOG_OP_CLEAR_REGION:
-		dmlog__clear_region__init(&b.clear_region);
-		b.clear_region.log = &log;
-		b.clear_region.n_regions = req->region_count;
-		b.clear_region.regions = mut_u64(req->regions);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION;
-		cm.clear_region = &b.clear_region;
-		break;
+	LOG_ONLY(WATCH, watch, WATCH);
+	LOG_REGION(IS_CLEAN, is_clean, IS_CLEAN);
+	LOG_REGION(IN_SYNC, in_sync, IN_SYNC);
+	LOG_REGION(IS_REMOTE_RECOVERING, is_remote_recovering, IS_REMOTE_RECOVERING);
+	LOG_REGIONS(FLUSH, flush, FLUSH, marks);
+	LOG_REGIONS(MARK_REGION, mark_region, MARK_REGION, regions);
+	LOG_REGIONS(CLEAR_REGION, clear_region, CLEAR_REGION, regions);
 	case DMLOG_OP_SET_REGION_SYNC:
-		dmlog__set_region_sync__init(&b.set_region_sync);
+		BODY(set_region_sync, set_region_sync, SET_REGION_SYNC);
 		b.set_region_sync.log = &log;
 		b.set_region_sync.region = req->region;
 		b.set_region_sync.in_sync = req->in_sync;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_SET_REGION_SYNC;
-		cm.set_region_sync = &b.set_region_sync;
 		break;
-	case DMLOG_OP_IS_REMOTE_RECOVERING:
-		dmlog__is_remote_recovering__init(&b.is_remote_recovering);
-		b.is_remote_recovering.log = &log;
-		b.is_remote_recovering.region = req->region;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_IS_REMOTE_RECOVERING;
-		cm.is_remote_recovering = &b.is_remote_recovering;
-		break;
-	case DMLOG_OP_PING:
-		dmlog__ping__init(&b.ping);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_PING;
-		cm.ping = &b.ping;
-		break;
-	case DMLOG_OP_ADMIN_STATUS:
-		dmlog__status_request__init(&b.admin_status);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATUS;
-		cm.admin_status = &b.admin_status;
-		break;
-	case DMLOG_OP_ADMIN_LIST_LOGS:
-		dmlog__list_logs_request__init(&b.admin_list_logs);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_LIST_LOGS;
-		cm.admin_list_logs = &b.admin_list_logs;
-		break;
+	EMPTY(PING, ping, ping, PING);
+	EMPTY(ADMIN_STATUS, status_request, admin_status, ADMIN_STATUS);
+	EMPTY(ADMIN_LIST_LOGS, list_logs_request, admin_list_logs, ADMIN_LIST_LOGS);
+	EMPTY(ADMIN_DIGEST, state_digest_request, admin_state_digest, ADMIN_STATE_DIGEST);
 	case DMLOG_OP_ADMIN_SHOW_LOG:
-		dmlog__show_log_request__init(&b.admin_show_log);
+		BODY(show_log_request, admin_show_log, ADMIN_SHOW_LOG);
 		b.admin_show_log.uuid = mut_str(req->log.uuid);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG;
-		cm.admin_show_log = &b.admin_show_log;
-		break;
-	case DMLOG_OP_WATCH:
-		dmlog__watch__init(&b.watch);
-		b.watch.log = &log;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_WATCH;
-		cm.watch = &b.watch;
 		break;
 	case DMLOG_OP_UNWATCH:
-		dmlog__unwatch__init(&b.unwatch);
+		BODY(unwatch, unwatch, UNWATCH);
 		b.unwatch.feed_id = req->feed_id;
 		b.unwatch.watch_id = req->watch_id;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_UNWATCH;
-		cm.unwatch = &b.unwatch;
 		break;
 	case DMLOG_OP_FEED_ACK:
-		dmlog__feed_ack__init(&b.feed_ack);
+		BODY(feed_ack, feed_ack, FEED_ACK);
 		b.feed_ack.feed_id = req->feed_id;
 		b.feed_ack.seq = req->seq;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_FEED_ACK;
-		cm.feed_ack = &b.feed_ack;
 		break;
 	case DMLOG_OP_ADMIN_PEER_ADD:
-		dmlog__peer_add_request__init(&b.admin_peer_add);
+		BODY(peer_add_request, admin_peer_add, ADMIN_PEER_ADD);
 		b.admin_peer_add.raft_id = req->peer_raft_id;
 		b.admin_peer_add.raft_address = mut_str(req->peer_raft_address);
 		b.admin_peer_add.id = mut_str(req->peer_id);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD;
-		cm.admin_peer_add = &b.admin_peer_add;
 		break;
 	case DMLOG_OP_ADMIN_PEER_REMOVE:
-		dmlog__peer_remove_request__init(&b.admin_peer_remove);
+		BODY(peer_remove_request, admin_peer_remove, ADMIN_PEER_REMOVE);
 		b.admin_peer_remove.raft_id = req->peer_raft_id;
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE;
-		cm.admin_peer_remove = &b.admin_peer_remove;
-		break;
-	case DMLOG_OP_ADMIN_DIGEST:
-		dmlog__state_digest_request__init(&b.admin_state_digest);
-		cm.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST;
-		cm.admin_state_digest = &b.admin_state_digest;
 		break;
 	}
+#undef EMPTY
+#undef LOG_REGIONS
+#undef LOG_REGION
 #undef LOG_ONLY
-	rc = msg_pack(&cm, frame, len, cause, cause_len);
-	if (rc)
-		return rc;
-	return 0;
+#undef BODY
+	return msg_pack(&cm, frame, len, cause, cause_len);
 }
 
 int msg_encode_hello(uint64_t id, const char *client_name, uint64_t client_id, uint8_t **frame,

@@ -18,6 +18,16 @@ static struct dmlog_request sync_ops_request(enum dmlog_op op, const struct dmlo
 	return req;
 }
 
+/* The same, for one region. */
+static struct dmlog_request sync_ops_region(enum dmlog_op op, const struct dmlog_log_ref *log,
+					    uint64_t region)
+{
+	struct dmlog_request req = sync_ops_request(op, log);
+
+	req.region = region;
+	return req;
+}
+
 /* Runs req and hands back its owned result in *res. */
 static int sync_ops_run(struct dmlog *h, const struct dmlog_request *req, struct dmlog_result **res)
 {
@@ -69,50 +79,43 @@ SYNC_NO_DATA(presuspend, PRESUSPEND)
 SYNC_NO_DATA(postsuspend, POSTSUSPEND)
 SYNC_NO_DATA(resume, RESUME)
 
-DMLOG_API int dmlog_get_region_size(struct dmlog *h, const struct dmlog_log_ref *log,
-				    uint64_t *region_size)
-{
-	struct dmlog_request req = sync_ops_request(DMLOG_OP_GET_REGION_SIZE, log);
-	struct dmlog_result *res;
-	int rc = sync_ops_run(h, &req, &res);
+/* The body of a call whose answer is one field of the result, copied to *out when out is not
+ * NULL (req is the request, h the handle). */
+#define SYNC_ANSWER_BODY(field)                                                          \
+	struct dmlog_result *res;                                                        \
+	int rc = sync_ops_run(h, &req, &res);                                            \
+                                                                                         \
+	if (rc)                                                                          \
+		return rc;                                                               \
+	if (out)                                                                         \
+		*out = res->field;                                                       \
+	dmlog_result_free(res);                                                          \
+	return 0
 
-	if (rc)
-		return rc;
-	if (region_size)
-		*region_size = res->region_size;
-	dmlog_result_free(res);
-	return 0;
-}
+/* The calls on a log whose answer is one field of the result; the same with one region. */
+#define SYNC_FIELD(name, OP, type, field)                                                \
+	DMLOG_API int dmlog_##name(struct dmlog *h, const struct dmlog_log_ref *log,     \
+				   type *out)                                            \
+	{                                                                                \
+		struct dmlog_request req = sync_ops_request(DMLOG_OP_##OP, log);         \
+		SYNC_ANSWER_BODY(field);                                                 \
+	}
 
-/* IS_CLEAN and IN_SYNC: one region in, one boolean out (the union member the op names). */
-static int sync_ops_region_bool(struct dmlog *h, enum dmlog_op op, const struct dmlog_log_ref *log,
-				uint64_t region, bool *out)
-{
-	struct dmlog_request req = sync_ops_request(op, log);
-	struct dmlog_result *res;
-	int rc;
+#define SYNC_REGION_FIELD(name, OP, type, field)                                         \
+	DMLOG_API int dmlog_##name(struct dmlog *h, const struct dmlog_log_ref *log,     \
+				   uint64_t region, type *out)                           \
+	{                                                                                \
+		struct dmlog_request req = sync_ops_region(DMLOG_OP_##OP, log, region);  \
+		SYNC_ANSWER_BODY(field);                                                 \
+	}
 
-	req.region = region;
-	rc = sync_ops_run(h, &req, &res);
-	if (rc)
-		return rc;
-	if (out)
-		*out = op == DMLOG_OP_IS_CLEAN ? res->clean : res->in_sync;
-	dmlog_result_free(res);
-	return 0;
-}
-
-DMLOG_API int dmlog_is_clean(struct dmlog *h, const struct dmlog_log_ref *log, uint64_t region,
-			     bool *clean)
-{
-	return sync_ops_region_bool(h, DMLOG_OP_IS_CLEAN, log, region, clean);
-}
-
-DMLOG_API int dmlog_in_sync(struct dmlog *h, const struct dmlog_log_ref *log, uint64_t region,
-			    bool *in_sync)
-{
-	return sync_ops_region_bool(h, DMLOG_OP_IN_SYNC, log, region, in_sync);
-}
+SYNC_FIELD(get_region_size, GET_REGION_SIZE, uint64_t, region_size)
+SYNC_FIELD(get_resync_work, GET_RESYNC_WORK, struct dmlog_resync_work, resync_work)
+SYNC_FIELD(get_sync_count, GET_SYNC_COUNT, uint64_t, sync_count)
+SYNC_REGION_FIELD(is_clean, IS_CLEAN, bool, clean)
+SYNC_REGION_FIELD(in_sync, IN_SYNC, bool, in_sync)
+SYNC_REGION_FIELD(is_remote_recovering, IS_REMOTE_RECOVERING, struct dmlog_remote_recovering,
+		  remote_recovering)
 
 #define SYNC_REGIONS(name, OP)                                                           \
 	DMLOG_API int dmlog_##name(struct dmlog *h, const struct dmlog_log_ref *log,     \
@@ -128,44 +131,13 @@ SYNC_REGIONS(flush, FLUSH)
 SYNC_REGIONS(mark_region, MARK_REGION)
 SYNC_REGIONS(clear_region, CLEAR_REGION)
 
-DMLOG_API int dmlog_get_resync_work(struct dmlog *h, const struct dmlog_log_ref *log,
-				    struct dmlog_resync_work *work)
-{
-	struct dmlog_request req = sync_ops_request(DMLOG_OP_GET_RESYNC_WORK, log);
-	struct dmlog_result *res;
-	int rc = sync_ops_run(h, &req, &res);
-
-	if (rc)
-		return rc;
-	if (work)
-		*work = res->resync_work;
-	dmlog_result_free(res);
-	return 0;
-}
-
 DMLOG_API int dmlog_set_region_sync(struct dmlog *h, const struct dmlog_log_ref *log,
 				    uint64_t region, bool in_sync)
 {
-	struct dmlog_request req = sync_ops_request(DMLOG_OP_SET_REGION_SYNC, log);
+	struct dmlog_request req = sync_ops_region(DMLOG_OP_SET_REGION_SYNC, log, region);
 
-	req.region = region;
 	req.in_sync = in_sync;
 	return sync_ops_run(h, &req, NULL);
-}
-
-DMLOG_API int dmlog_get_sync_count(struct dmlog *h, const struct dmlog_log_ref *log,
-				   uint64_t *count)
-{
-	struct dmlog_request req = sync_ops_request(DMLOG_OP_GET_SYNC_COUNT, log);
-	struct dmlog_result *res;
-	int rc = sync_ops_run(h, &req, &res);
-
-	if (rc)
-		return rc;
-	if (count)
-		*count = res->sync_count;
-	dmlog_result_free(res);
-	return 0;
 }
 
 static int sync_ops_status(struct dmlog *h, enum dmlog_op op, const struct dmlog_log_ref *log,
@@ -192,23 +164,6 @@ DMLOG_API int dmlog_status_table(struct dmlog *h, const struct dmlog_log_ref *lo
 				 size_t text_size)
 {
 	return sync_ops_status(h, DMLOG_OP_STATUS_TABLE, log, text, text_size);
-}
-
-DMLOG_API int dmlog_is_remote_recovering(struct dmlog *h, const struct dmlog_log_ref *log,
-					 uint64_t region, struct dmlog_remote_recovering *rr)
-{
-	struct dmlog_request req = sync_ops_request(DMLOG_OP_IS_REMOTE_RECOVERING, log);
-	struct dmlog_result *res;
-	int rc;
-
-	req.region = region;
-	rc = sync_ops_run(h, &req, &res);
-	if (rc)
-		return rc;
-	if (rr)
-		*rr = res->remote_recovering;
-	dmlog_result_free(res);
-	return 0;
 }
 
 DMLOG_API int dmlog_ping(struct dmlog *h)

@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "testcerts.h"
+#include "testdir.h"
+#include "testport.h"
 
-#ifndef DMLOG_SOURCE_DIR
-#error "DMLOG_SOURCE_DIR must name the source tree"
-#endif
 #ifndef DMLOGD_PATH
 #error "DMLOGD_PATH must name the dmlogd binary"
 #endif
@@ -34,57 +34,50 @@ static void die(const char *what)
 
 void harness_tmpdir(char *out, size_t len)
 {
-	snprintf(out, len, "/tmp/dmlog-test-XXXXXX");
-	if (!mkdtemp(out))
+	int rc = testdir_make(out, len, "test");
+
+	if (rc != 0) {
+		errno = -rc;
 		die("mkdtemp");
-}
-
-static int run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	}
 }
 
 void harness_rmdir(const char *dir)
 {
-	char cmd[1024];
-
 	if (strncmp(dir, "/tmp/dmlog-test-", 16) != 0)
 		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	run(cmd);
+	testdir_remove(dir);
 }
 
 void harness_certs(const char *dir)
 {
-	char cmd[2048];
-	const char *script = DMLOG_SOURCE_DIR "/deploy/dmlog-certs.sh";
+	char other[1024];
 
-	snprintf(cmd, sizeof(cmd),
-		 "%s '%s' dev >/dev/null && %s '%s' node node2 >/dev/null && "
-		 "%s '%s/other' ca >/dev/null && %s '%s/other' node node1 >/dev/null && "
-		 "%s '%s/other' peer dmlogd1 >/dev/null",
-		 script, dir, script, dir, script, dir, script, dir, script, dir);
-	if (run(cmd) != 0) {
-		fprintf(stderr, "harness: making certificates failed: %s\n", cmd);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	if (testcerts_make(dir, "dev", "node node2", NULL) != 0 ||
+	    testcerts_make(other, "ca", "node node1", "peer dmlogd1", NULL) != 0) {
+		fprintf(stderr, "harness: making certificates in %s failed\n", dir);
 		abort();
 	}
 }
 
 int harness_free_port(void)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port;
+	int port = testport_free();
 
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+	if (port < 0) {
+		errno = -port;
 		die("free port");
-	port = ntohs(sa.sin_port);
-	close(fd);
+	}
 	return port;
+}
+
+uint64_t harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static bool tcp_accepts(int port)
@@ -154,29 +147,41 @@ int dmlogd_start(struct dmlogd *d, const char *certs_dir, const char *state_dir,
 	return -1;
 }
 
-int dmlogd_stop(struct dmlogd *d, int sig)
+int harness_reap(pid_t pid, int sig, int timeout_ms)
 {
 	int st = 0;
 
-	if (d->pid <= 0)
-		return -1;
-	kill(d->pid, sig);
-	for (int i = 0; i < 400; i++) {
-		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-			d->pid = 0;
+	if (sig)
+		kill(pid, sig);
+	for (int i = 0; i < timeout_ms / 50; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
 		usleep(50 * 1000);
 	}
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, &st, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+int dmlogd_stop(struct dmlogd *d, int sig)
+{
+	int rc;
+
+	if (d->pid <= 0)
+		return -1;
+	rc = harness_reap(d->pid, sig, 20000);
 	d->pid = 0;
-	return 128 + SIGKILL;
+	return rc < 0 ? 128 + SIGKILL : rc;
 }
 
 int dmlogd_log_count(const struct dmlogd *d, const char *needle)
 {
-	FILE *f = fopen(d->logfile, "r");
+	return harness_log_count(d->logfile, needle);
+}
+
+int harness_log_count(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
 	char line[4096];
 	int n = 0;
 
@@ -187,6 +192,79 @@ int dmlogd_log_count(const struct dmlogd *d, const char *needle)
 			n++;
 	fclose(f);
 	return n;
+}
+
+int harness_bridge_ini(const char *path, const char *servers, const char *certs, const char *node,
+		       const char *sock, const char *tail)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fprintf(f,
+		"[dmlog-bridge]\n"
+		"servers = %s\n"
+		"ca_file = %s/ca.crt\n"
+		"cert_file = %s/node-%s.crt\n"
+		"key_file = %s/node-%s.key\n"
+		"transport = dgram:%s\n"
+		"%s",
+		servers, certs, certs, node, certs, node, sock, tail ? tail : "");
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+pid_t harness_bridge_spawn(const char *path, const char *ini, const char *const *extra,
+			   const char *notify, const char *logfile)
+{
+	char *argv[16];
+	int n = 0;
+	pid_t pid;
+
+	argv[n++] = (char *)path;
+	argv[n++] = (char *)"--config";
+	argv[n++] = (char *)ini;
+	for (int i = 0; extra && extra[i] && n < 15; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		if (notify)
+			setenv("NOTIFY_SOCKET", notify, 1);
+		else
+			unsetenv("NOTIFY_SOCKET");
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+pid_t harness_bridge_start(const char *path, const char *ini, const char *ready,
+			   const char *logfile)
+{
+	char arg[400];
+	const char *extra[] = {arg, NULL};
+
+	snprintf(arg, sizeof(arg), "--ready-file=%s", ready);
+	return harness_bridge_spawn(path, ini, extra, NULL, logfile);
+}
+
+bool harness_wait_ready(pid_t pid, const char *ready)
+{
+	for (int i = 0; i < 200; i++) {
+		if (access(ready, F_OK) == 0)
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+		usleep(50 * 1000);
+	}
+	return access(ready, F_OK) == 0;
 }
 
 static void ssl_err(struct rawconn *c, const char *what)
@@ -232,6 +310,16 @@ int rawconn_open(struct rawconn *c, int port, const char *ca, const char *cert, 
 	return 0;
 }
 
+int rawconn_open_as(struct rawconn *c, int port, const char *certs_dir, const char *who)
+{
+	char ca[400], cert[400], key[400];
+
+	snprintf(ca, sizeof(ca), "%s/ca.crt", certs_dir);
+	snprintf(cert, sizeof(cert), "%s/%s.crt", certs_dir, who);
+	snprintf(key, sizeof(key), "%s/%s.key", certs_dir, who);
+	return rawconn_open(c, port, ca, cert, key);
+}
+
 void rawconn_close(struct rawconn *c)
 {
 	if (c->ssl)
@@ -271,9 +359,9 @@ int rawconn_send(struct rawconn *c, const Dmlog__ClientMessage *m)
 	return rc;
 }
 
-/* Reads exactly n bytes within the deadline. 0, or -1 (EOF, error, timeout). */
-static int read_exact(struct rawconn *c, uint8_t *p, size_t n, int timeout_ms)
+int rawconn_read(struct rawconn *c, void *buf, size_t n, int timeout_ms)
 {
+	uint8_t *p = buf;
 	size_t got = 0;
 
 	while (got < n) {
@@ -300,13 +388,13 @@ Dmlog__ServerMessage *rawconn_recv(struct rawconn *c, int timeout_ms)
 	uint8_t *buf;
 	Dmlog__ServerMessage *m;
 
-	if (read_exact(c, h, 4, timeout_ms) != 0)
+	if (rawconn_read(c, h, 4, timeout_ms) != 0)
 		return NULL;
 	len = frame_get_header(h);
 	if (len == 0 || len > (64u << 20))
 		return NULL;
 	buf = malloc(len);
-	if (read_exact(c, buf, len, timeout_ms) != 0) {
+	if (rawconn_read(c, buf, len, timeout_ms) != 0) {
 		free(buf);
 		return NULL;
 	}
@@ -349,6 +437,17 @@ int rawconn_hello(struct rawconn *c, uint64_t client_id)
 	if (r)
 		dmlog__server_message__free_unpacked(r, NULL);
 	return ok ? 0 : -1;
+}
+
+int rawconn_ping(struct rawconn *c, uint64_t id)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__Ping ping = DMLOG__PING__INIT;
+
+	m.id = id;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_PING;
+	m.ping = &ping;
+	return rawconn_send(c, &m);
 }
 
 Dmlog__ServerMessage *rawconn_call(struct rawconn *c, Dmlog__ClientMessage *m, int timeout_ms)

@@ -23,6 +23,28 @@ struct op {
 	uint64_t regions[32];
 };
 
+/* A ClientMessage built from an op, with the storage it points into. */
+struct op_msg {
+	Dmlog__ClientMessage m;
+	Dmlog__LogRef ref;
+	union {
+		Dmlog__Ctr ctr;
+		Dmlog__Dtr dtr;
+		Dmlog__IsClean is_clean;
+		Dmlog__InSync in_sync;
+		Dmlog__Flush flush;
+		Dmlog__MarkRegion mark;
+		Dmlog__ClearRegion clear;
+		Dmlog__SetRegionSync srs;
+		Dmlog__IsRemoteRecovering irr;
+	} u;
+	uint64_t regions[32];
+};
+
+/* Builds op with request id `id` into out (out->m is the message; out must not move while it
+ * is used). 0, or -1 for a kind that is not a dm_ulog request. */
+int op_build(struct op_msg *out, uint64_t id, const struct op *o);
+
 /* Sends op with request id `id` (no wait). 0 or -1. */
 int op_send(struct rawconn *c, uint64_t id, const struct op *o);
 

@@ -27,6 +27,7 @@
 
 #include "fake_kernel.h"
 #include "harness.h"
+#include "testmain.h"
 
 #ifndef DMLOG_BRIDGE_PATH
 #error "DMLOG_BRIDGE_PATH must name the dmlog-bridge binary"
@@ -73,132 +74,50 @@ static void teardown(void)
 }
 
 /* Writes the settings file the bridge reads (the command line adds the rest). */
-static void write_ini(const char *extra)
+static void write_ini(void)
 {
-	FILE *f = fopen(ini, "w");
+	char servers[32];
 
-	ck_assert_ptr_nonnull(f);
-	fprintf(f,
-		"[dmlog-bridge]\n"
-		"# written by test_bridge\n"
-		"servers = 127.0.0.1:%d\n"
-		"ca_file = %s/ca.crt\n"
-		"cert_file = %s/node-node1.crt\n"
-		"key_file = %s/node-node1.key\n"
-		"transport = dgram:%s\n"
-		"reconnect_min = 50ms\n"
-		"reconnect_max = 250ms\n"
-		"keepalive = 500ms\n"
-		"log_level = info\n%s",
-		d.port, certs, certs, certs, sock, extra != NULL ? extra : "");
-	fclose(f);
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", d.port);
+	ck_assert_int_eq(harness_bridge_ini(ini, servers, certs, "node1", sock,
+					    "reconnect_min = 50ms\n"
+					    "reconnect_max = 250ms\n"
+					    "keepalive = 500ms\n"
+					    "log_level = info\n"),
+			 0);
 }
 
 /* Starts dmlog-bridge with the settings file and extra arguments; returns its pid. */
 static pid_t spawn_bridge(const char *const *extra, const char *notify)
 {
-	char *argv[16];
-	int n = 0;
-	pid_t pid;
-
-	argv[n++] = (char *)DMLOG_BRIDGE_PATH;
-	argv[n++] = (char *)"--config";
-	argv[n++] = ini;
-	for (int i = 0; extra != NULL && extra[i] != NULL && n < 15; i++)
-		argv[n++] = (char *)extra[i];
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		if (notify != NULL)
-			setenv("NOTIFY_SOCKET", notify, 1);
-		else
-			unsetenv("NOTIFY_SOCKET");
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits (at most 10 s) for the ready file; false if the bridge exited first. */
-static bool wait_ready(pid_t pid)
-{
-	for (int i = 0; i < 200; i++) {
-		if (access(ready, F_OK) == 0)
-			return true;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return false;
-		usleep(50 * 1000);
-	}
-	return false;
+	return harness_bridge_spawn(DMLOG_BRIDGE_PATH, ini, extra, notify, logfile);
 }
 
 static void start_bridge(void)
 {
-	char arg[400];
-	const char *with_ready[] = {arg, NULL};
-
-	snprintf(arg, sizeof(arg), "--ready-file=%s", ready);
-	bridge_pid = spawn_bridge(with_ready, NULL);
-	ck_assert_msg(wait_ready(bridge_pid), "dmlog-bridge did not become ready (see %s)",
-		      logfile);
+	bridge_pid = harness_bridge_start(DMLOG_BRIDGE_PATH, ini, ready, logfile);
+	ck_assert_msg(harness_wait_ready(bridge_pid, ready),
+		      "dmlog-bridge did not become ready (see %s)", logfile);
 }
 
 /* Sends sig and waits for the exit (at most 10 s); returns the status or 128 + signal. */
 static int stop_bridge(int sig)
 {
-	int st = 0;
+	int rc = harness_reap(bridge_pid, sig, 10000);
 
-	kill(bridge_pid, sig);
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(bridge_pid, &st, WNOHANG) == bridge_pid) {
-			bridge_pid = 0;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		usleep(50 * 1000);
-	}
-	kill(bridge_pid, SIGKILL);
-	waitpid(bridge_pid, &st, 0);
 	bridge_pid = 0;
-	return -1;
+	return rc;
 }
 
 /* Runs dmlog-bridge to its end (a failed start) and returns its exit status. */
 static int run_bridge(const char *const *extra)
 {
-	pid_t pid = spawn_bridge(extra, NULL);
-	int st = 0;
-
-	for (int i = 0; i < 200; i++) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		usleep(50 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
+	return harness_reap(spawn_bridge(extra, NULL), 0, 10000);
 }
 
 static int log_count(const char *needle)
 {
-	FILE *f = fopen(logfile, "r");
-	char line[4096];
-	int n = 0;
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strstr(line, needle) != NULL)
-			n++;
-	}
-	fclose(f);
-	return n;
+	return harness_log_count(logfile, needle);
 }
 
 static struct fake_kernel *kernel(void)
@@ -242,7 +161,7 @@ START_TEST(mirror_life_through_the_bridge_binary)
 	struct fake_kernel_reply r;
 	uint64_t size;
 
-	write_ini(NULL);
+	write_ini();
 	start_bridge();
 	fk = kernel();
 	ck_assert_int_eq(call(fk, DM_ULOG_CTR, ARGS, strlen(ARGS), &r), 0);
@@ -288,9 +207,6 @@ END_TEST
  * MARK is surely in flight) is killed with SIGKILL, dmlogd thaws, a new bridge starts. */
 static void *replace_bridge(void *arg)
 {
-	static char ready_arg[400];
-	const char *with_ready[] = {ready_arg, NULL};
-
 	(void)arg;
 	usleep(300 * 1000);
 	kill(bridge_pid, SIGKILL);
@@ -298,8 +214,7 @@ static void *replace_bridge(void *arg)
 	kill(d.pid, SIGCONT);
 	unlink(ready);
 	usleep(300 * 1000);
-	snprintf(ready_arg, sizeof(ready_arg), "--ready-file=%s", ready);
-	bridge_pid = spawn_bridge(with_ready, NULL);
+	bridge_pid = harness_bridge_start(DMLOG_BRIDGE_PATH, ini, ready, logfile);
 	return NULL;
 }
 
@@ -310,7 +225,7 @@ START_TEST(killed_bridge_is_replaced_through_the_kernels_reconnect_loop)
 	struct fake_kernel_counts c;
 	pthread_t helper;
 
-	write_ini(NULL);
+	write_ini();
 	start_bridge();
 	fk = kernel();
 	ck_assert_int_eq(call(fk, DM_ULOG_CTR, ARGS, strlen(ARGS), &r), 0);
@@ -326,7 +241,7 @@ START_TEST(killed_bridge_is_replaced_through_the_kernels_reconnect_loop)
 	ck_assert_int_eq(call(fk, DM_ULOG_MARK_REGION, &(uint64_t){7}, 8, &r), 0);
 	ck_assert_uint_eq(r.data_size, 0);
 	pthread_join(helper, NULL);
-	ck_assert(wait_ready(bridge_pid));
+	ck_assert(harness_wait_ready(bridge_pid, ready));
 	fake_kernel_get_counts(fk, &c);
 	ck_assert_uint_eq(c.reconnects, 1);
 
@@ -358,7 +273,7 @@ START_TEST(readiness_is_reported_to_systemd)
 	memcpy(sa.sun_path, notify, strlen(notify) + 1);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	write_ini(NULL);
+	write_ini();
 	bridge_pid = spawn_bridge(extra, notify);
 	n = recv(fd, buf, sizeof(buf) - 1, 0);
 	ck_assert_int_gt(n, 0);
@@ -386,7 +301,7 @@ START_TEST(failed_starts_have_their_exit_status)
 	const char *peer_cert[] = {cert, "--check-config", NULL};
 	int fd;
 
-	write_ini(NULL);
+	write_ini();
 	ck_assert_int_eq(run_bridge(help), 0);
 	ck_assert_int_eq(run_bridge(bogus), 2);
 	ck_assert_int_eq(run_bridge(check), 0);
@@ -406,25 +321,16 @@ END_TEST
 static Suite *bridge_suite(void)
 {
 	Suite *s = suite_create("dmlog-bridge");
-	TCase *tc = tcase_create("bridge");
+	TCase *tc = testmain_tcase(s, "bridge", setup, teardown, 120);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, mirror_life_through_the_bridge_binary);
 	tcase_add_test(tc, killed_bridge_is_replaced_through_the_kernels_reconnect_loop);
 	tcase_add_test(tc, readiness_is_reported_to_systemd);
 	tcase_add_test(tc, failed_starts_have_their_exit_status);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(bridge_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testmain_run(bridge_suite());
 }

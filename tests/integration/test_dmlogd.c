@@ -19,8 +19,10 @@
 #include "frame.h"
 #include "harness.h"
 #include "ops.h"
+#include "testmain.h"
 
 #define UUID "LVM-integrationtest0123456789abcdefABCDEF"
+#define LUID2 0xffff888000002000ull /* a second instance (node2's in the lease tests) */
 
 static char dir[256], certs[300], state[300];
 static struct dmlogd d;
@@ -49,20 +51,9 @@ static void start(const char *const *extra)
 		      d.logfile);
 }
 
-/* Opens a connection as role-name ("node-node1", "admin-admin", ...) of certs_dir. */
-static int connect_as(struct rawconn *c, const char *certs_dir, const char *who)
-{
-	char ca[400], cert[400], key[400];
-
-	snprintf(ca, sizeof(ca), "%s/ca.crt", certs_dir);
-	snprintf(cert, sizeof(cert), "%s/%s.crt", certs_dir, who);
-	snprintf(key, sizeof(key), "%s/%s.key", certs_dir, who);
-	return rawconn_open(c, d.port, ca, cert, key);
-}
-
 static void node(struct rawconn *c, const char *who, uint64_t client_id)
 {
-	ck_assert_msg(connect_as(c, certs, who) == 0, "connect: %s", c->err);
+	ck_assert_msg(rawconn_open_as(c, d.port, certs, who) == 0, "connect: %s", c->err);
 	ck_assert_msg(rawconn_hello(c, client_id) == 0, "%s", c->err);
 }
 
@@ -75,6 +66,16 @@ static struct op OP(int kind)
 	o.uuid = UUID;
 	o.luid = 0xffff888000001000ull;
 	o.version = 3;
+	return o;
+}
+
+/* MARK_REGION of one region. */
+static struct op MARK(uint64_t region)
+{
+	struct op o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+
+	o.n = 1;
+	o.regions[0] = region;
 	return o;
 }
 
@@ -97,9 +98,19 @@ static void ok_done(struct rawconn *c, uint64_t id, struct op o)
 	dmlog__server_message__free_unpacked(ok(c, id, o, DMLOG__SERVER_MESSAGE__BODY_DONE), NULL);
 }
 
-static bool ok_bool(struct rawconn *c, uint64_t id, int kind, uint64_t region)
+/* The same op on another instance of the log. */
+static struct op OP_ON(int kind, uint64_t luid)
 {
 	struct op o = OP(kind);
+
+	o.luid = luid;
+	return o;
+}
+
+/* A query of one region answered true or false, on the instance luid; the same on OP's. */
+static bool ok_bool_on(struct rawconn *c, uint64_t id, int kind, uint64_t luid, uint64_t region)
+{
+	struct op o = OP_ON(kind, luid);
 	Dmlog__ServerMessage *r;
 	bool v;
 
@@ -108,6 +119,11 @@ static bool ok_bool(struct rawconn *c, uint64_t id, int kind, uint64_t region)
 	v = r->bool_result->value;
 	dmlog__server_message__free_unpacked(r, NULL);
 	return v;
+}
+
+static bool ok_bool(struct rawconn *c, uint64_t id, int kind, uint64_t region)
+{
+	return ok_bool_on(c, id, kind, OP(kind).luid, region);
 }
 
 static void create_log(struct rawconn *c, uint64_t *id, const char *args)
@@ -136,7 +152,8 @@ START_TEST(handshakes_per_role_and_ca)
 	static const char *role[] = {"node", "admin", "peer"};
 	static const char *ident[] = {"node1", "admin", "dmlogd1"};
 	for (int i = 0; i < 3; i++) {
-		ck_assert_msg(connect_as(&c, certs, who[i]) == 0, "%s: %s", who[i], c.err);
+		ck_assert_msg(rawconn_open_as(&c, d.port, certs, who[i]) == 0, "%s: %s", who[i],
+			      c.err);
 		h.protocol_version = 1;
 		h.client_id = 7;
 		m.id = 5;
@@ -170,16 +187,9 @@ START_TEST(handshakes_per_role_and_ca)
 		ck_assert_int_ne(rawconn_hello(&c, 1), 0);
 	rawconn_close(&c);
 	/* The client refuses a server whose certificate is from a CA it does not trust. */
-	{
-		char oca[512], cert[512], key[512];
-
-		snprintf(oca, sizeof(oca), "%s/ca.crt", other);
-		snprintf(cert, sizeof(cert), "%s/node-node1.crt", other);
-		snprintf(key, sizeof(key), "%s/node-node1.key", other);
-		ck_assert_int_ne(rawconn_open(&c, d.port, oca, cert, key), 0);
-		ck_assert_msg(strstr(c.err, "certificate verify failed") != NULL, "%s", c.err);
-		rawconn_close(&c);
-	}
+	ck_assert_int_ne(rawconn_open_as(&c, d.port, other, "node-node1"), 0);
+	ck_assert_msg(strstr(c.err, "certificate verify failed") != NULL, "%s", c.err);
+	rawconn_close(&c);
 	ck_assert_int_ge(dmlogd_log_count(&d, "TLS handshake failed"), 1);
 	/* The server is still fine. */
 	node(&c, "node-node1", 1);
@@ -240,10 +250,7 @@ START_TEST(every_request_type_end_to_end)
 	ok_done(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_FLUSH));
 	ck_assert(ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, 0));
 	/* MARK + FLUSH, and an integrated FLUSH carrying a mark. */
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
-	o.n = 1;
-	o.regions[0] = 0;
-	ok_done(&c, id++, o);
+	ok_done(&c, id++, MARK(0));
 	ok_done(&c, id++, OP(DMLOG__CLIENT_MESSAGE__BODY_FLUSH));
 	ck_assert(!ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, 0));
 	o = OP(DMLOG__CLIENT_MESSAGE__BODY_FLUSH);
@@ -270,9 +277,7 @@ START_TEST(every_request_type_end_to_end)
 	dmlog__server_message__free_unpacked(r, NULL);
 	/* A region out of range is an answer (-EINVAL), not a protocol violation. */
 	create_log(&c, &id, "8192 clustered-disk 253:2 1024");
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
-	o.n = 1;
-	o.regions[0] = 8;
+	o = MARK(8);
 	r = op_call(&c, id++, &o);
 	ck_assert_int_eq(op_errno(r), -EINVAL);
 	dmlog__server_message__free_unpacked(r, NULL);
@@ -307,7 +312,7 @@ static void expect_rejected(const char *who, const void *bytes, size_t n, bool h
 	struct rawconn c, other;
 	Dmlog__ServerMessage *r;
 
-	ck_assert_msg(connect_as(&c, certs, who) == 0, "%s", c.err);
+	ck_assert_msg(rawconn_open_as(&c, d.port, certs, who) == 0, "%s", c.err);
 	if (hello_first)
 		ck_assert_int_eq(rawconn_hello(&c, 9), 0);
 	ck_assert_int_eq(rawconn_write(&c, bytes, n), 0);
@@ -406,7 +411,7 @@ START_TEST(bad_inputs_are_refused_and_logged)
 	}
 	/* A peer that disappears mid-frame: half a frame, then gone. The server logs nothing
 	 * alarming and keeps serving. */
-	ck_assert_int_eq(connect_as(&c, certs, "node-node1"), 0);
+	ck_assert_int_eq(rawconn_open_as(&c, d.port, certs, "node-node1"), 0);
 	ck_assert_int_eq(rawconn_hello(&c, 5), 0);
 	ck_assert_int_eq(rawconn_write(&c, "\x00\x00\x00\x40\x08\x01", 6), 0);
 	rawconn_close(&c);
@@ -424,7 +429,7 @@ static void writer(const char *who, uint64_t client_id, uint64_t first, uint64_t
 	struct rawconn c;
 	uint64_t id = 100;
 
-	if (connect_as(&c, certs, who) != 0 || rawconn_hello(&c, client_id) != 0)
+	if (rawconn_open_as(&c, d.port, certs, who) != 0 || rawconn_hello(&c, client_id) != 0)
 		_exit(2);
 	for (uint64_t r = first; r < 4096; r += 2) {
 		struct op o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
@@ -537,11 +542,9 @@ START_TEST(restart_recovers_from_snapshot_and_log)
 	node(&c, "node-node1", 11);
 	create_log(&c, &id, "65536 clustered-core 16 nosync");
 	for (int i = 0; i < 500; i++) {
-		struct op o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+		struct op o;
 
-		o.n = 1;
-		o.regions[0] = (uint64_t)(i * 7);
-		ok_done(&c, id++, o);
+		ok_done(&c, id++, MARK((uint64_t)(i * 7)));
 		if (i % 3 == 0) {
 			o = OP(DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION);
 			o.n = 1;
@@ -630,12 +633,12 @@ START_TEST(sighup_reloads_certificates)
 		char other[400];
 
 		snprintf(other, sizeof(other), "%s/other", certs);
-		ck_assert_msg(connect_as(&c, other, "node-node1") == 0, "%s", c.err);
+		ck_assert_msg(rawconn_open_as(&c, d.port, other, "node-node1") == 0, "%s", c.err);
 		ck_assert_int_eq(rawconn_hello(&c, 2), 0);
 		rawconn_close(&c);
 	}
 	/* The old CA's clients are now refused. */
-	ck_assert_int_ne(connect_as(&c, certs, "node-node1"), 0);
+	ck_assert_int_ne(rawconn_open_as(&c, d.port, certs, "node-node1"), 0);
 	rawconn_close(&c);
 }
 END_TEST
@@ -648,7 +651,7 @@ START_TEST(idle_timeout_and_connection_limit)
 	node(&a, "node-node1", 1);
 	node(&b, "node-node2", 2);
 	/* A third connection is refused: closed before or during the handshake. */
-	if (connect_as(&c, certs, "node-node1") == 0)
+	if (rawconn_open_as(&c, d.port, certs, "node-node1") == 0)
 		ck_assert_int_ne(rawconn_hello(&c, 3), 0);
 	rawconn_close(&c);
 	ck_assert_int_ge(dmlogd_log_count(&d, "connection limit reached"), 1);
@@ -663,6 +666,15 @@ START_TEST(idle_timeout_and_connection_limit)
 }
 END_TEST
 
+/* dmlogd with a node lease of 1 s, and node1 on n1 holding a mark on region 3 of a new log. */
+static void start_with_a_mark(struct rawconn *n1, uint64_t *id)
+{
+	start((const char *const[]){"--node-lease=1s", NULL});
+	node(n1, "node-node1", 1);
+	create_log(n1, id, "8192 clustered-core 1024 nosync");
+	ok_done(n1, (*id)++, MARK(3));
+}
+
 /* A node that goes silent past its lease loses its marks: its regions stay dirty and go out
  * of sync (they must be resynced), and its instances answer -ESTALE until it resumes again. */
 START_TEST(node_lease_expiry_drops_marks_and_resyncs)
@@ -672,32 +684,18 @@ START_TEST(node_lease_expiry_drops_marks_and_resyncs)
 	struct op o;
 	Dmlog__ServerMessage *r;
 
-	start((const char *const[]){"--node-lease=1s", NULL});
-	node(&n1, "node-node1", 1);
-	create_log(&n1, &id, "8192 clustered-core 1024 nosync");
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
-	o.n = 1;
-	o.regions[0] = 3;
-	ok_done(&n1, id++, o);
+	start_with_a_mark(&n1, &id);
 	rawconn_close(&n1);
 
 	node(&n2, "node-node2", 2);
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_CTR);
-	o.luid = 0xffff888000002000ull;
+	o = OP_ON(DMLOG__CLIENT_MESSAGE__BODY_CTR, LUID2);
 	o.args = "8192 clustered-core 1024 nosync";
 	dmlog__server_message__free_unpacked(ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_CTR), NULL);
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_RESUME);
-	o.luid = 0xffff888000002000ull;
-	ok_done(&n2, id++, o);
+	ok_done(&n2, id++, OP_ON(DMLOG__CLIENT_MESSAGE__BODY_RESUME, LUID2));
 	/* Keep node2 alive with pings while node1's lease runs out. */
 	for (int i = 0; i < 30 && dmlogd_log_count(&d, "node lease expired") == 0; i++) {
-		Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
-		Dmlog__Ping ping = DMLOG__PING__INIT;
-
-		m.id = id++;
-		m.body_case = DMLOG__CLIENT_MESSAGE__BODY_PING;
-		m.ping = &ping;
-		r = rawconn_call(&n2, &m, 2000);
+		ck_assert_int_eq(rawconn_ping(&n2, id++), 0);
+		r = rawconn_recv(&n2, 2000);
 		ck_assert_ptr_nonnull(r);
 		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_PONG);
 		dmlog__server_message__free_unpacked(r, NULL);
@@ -706,38 +704,24 @@ START_TEST(node_lease_expiry_drops_marks_and_resyncs)
 	ck_assert_int_ge(dmlogd_log_count(&d, "node lease expired"), 1);
 	ck_assert_int_eq(dmlogd_log_count(&d, "node lease expired: dropping its marks, its regions will be resynced node=node2"), 0);
 	usleep(300000); /* the NodeLost command commits */
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC);
-	o.luid = 0xffff888000002000ull;
-	o.region = 3;
-	r = ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
 	/* The region node1 was writing is out of sync now (node2 never saw a full resync since its
 	 * resume, so no sticky in_sync applies). */
-	ck_assert(!r->bool_result->value);
-	dmlog__server_message__free_unpacked(r, NULL);
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN);
-	o.luid = 0xffff888000002000ull;
-	o.region = 3;
-	r = ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
-	ck_assert(!r->bool_result->value);
-	dmlog__server_message__free_unpacked(r, NULL);
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_GET_SYNC_COUNT);
-	o.luid = 0xffff888000002000ull;
-	r = ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_SYNC_COUNT);
+	ck_assert(!ok_bool_on(&n2, id++, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, LUID2, 3));
+	ck_assert(!ok_bool_on(&n2, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, LUID2, 3));
+	r = ok(&n2, id++, OP_ON(DMLOG__CLIENT_MESSAGE__BODY_GET_SYNC_COUNT, LUID2),
+	       DMLOG__SERVER_MESSAGE__BODY_SYNC_COUNT);
 	ck_assert_uint_eq(r->sync_count->count, 7);
 	dmlog__server_message__free_unpacked(r, NULL);
 	/* node2 is handed region 3 to recover. */
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_GET_RESYNC_WORK);
-	o.luid = 0xffff888000002000ull;
-	r = ok(&n2, id++, o, DMLOG__SERVER_MESSAGE__BODY_RESYNC_WORK);
+	r = ok(&n2, id++, OP_ON(DMLOG__CLIENT_MESSAGE__BODY_GET_RESYNC_WORK, LUID2),
+	       DMLOG__SERVER_MESSAGE__BODY_RESYNC_WORK);
 	ck_assert(r->resync_work->has_work);
 	ck_assert_uint_eq(r->resync_work->region, 3);
 	dmlog__server_message__free_unpacked(r, NULL);
 	rawconn_close(&n2);
 	/* node1 comes back: its old instance answers -ESTALE until it resumes. */
 	node(&n1, "node-node1", 3);
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
-	o.n = 1;
-	o.regions[0] = 4;
+	o = MARK(4);
 	r = op_call(&n1, id++, &o);
 	ck_assert_int_eq(op_errno(r), -ESTALE);
 	dmlog__server_message__free_unpacked(r, NULL);
@@ -753,25 +737,12 @@ START_TEST(server_stall_does_not_expire_node_leases)
 {
 	struct rawconn n1;
 	uint64_t id = 2;
-	struct op o;
 	Dmlog__ServerMessage *r;
 
-	start((const char *const[]){"--node-lease=1s", NULL});
-	node(&n1, "node-node1", 1);
-	create_log(&n1, &id, "8192 clustered-core 1024 nosync");
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
-	o.n = 1;
-	o.regions[0] = 3;
-	ok_done(&n1, id++, o);
+	start_with_a_mark(&n1, &id);
 	kill(d.pid, SIGSTOP);
 	for (int i = 0; i < 10; i++) {
-		Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
-		Dmlog__Ping ping = DMLOG__PING__INIT;
-
-		m.id = id++;
-		m.body_case = DMLOG__CLIENT_MESSAGE__BODY_PING;
-		m.ping = &ping;
-		ck_assert_int_eq(rawconn_send(&n1, &m), 0);
+		ck_assert_int_eq(rawconn_ping(&n1, id++), 0);
 		usleep(250000);
 	}
 	kill(d.pid, SIGCONT);
@@ -781,10 +752,7 @@ START_TEST(server_stall_does_not_expire_node_leases)
 		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_PONG);
 		dmlog__server_message__free_unpacked(r, NULL);
 	}
-	o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
-	o.n = 1;
-	o.regions[0] = 4;
-	ok_done(&n1, id++, o);
+	ok_done(&n1, id++, MARK(4));
 	ck_assert_int_eq(dmlogd_log_count(&d, "node lease expired"), 0);
 	ck_assert_int_ge(dmlogd_log_count(&d, "every node gets a fresh lease"), 1);
 	rawconn_close(&n1);
@@ -794,12 +762,8 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("dmlogd");
-	TCase *tc = tcase_create("process");
-	SRunner *sr;
-	int failed;
+	TCase *tc = testmain_tcase(s, "process", setup, teardown, 120);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, handshakes_per_role_and_ca);
 	tcase_add_test(tc, every_request_type_end_to_end);
 	tcase_add_test(tc, bad_inputs_are_refused_and_logged);
@@ -809,10 +773,5 @@ int main(void)
 	tcase_add_test(tc, idle_timeout_and_connection_limit);
 	tcase_add_test(tc, node_lease_expiry_drops_marks_and_resyncs);
 	tcase_add_test(tc, server_stall_does_not_expire_node_leases);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

@@ -56,9 +56,12 @@
 
 #include "checker.h"
 #include "fake_kernel.h"
+#include "group.h"
 #include "harness.h"
 #include "ops.h"
 #include "tcp_proxy.h"
+#include "testcerts.h"
+#include "testmain.h"
 
 #ifndef DMLOG_BRIDGE_PATH
 #error "DMLOG_BRIDGE_PATH must name the dmlog-bridge binary"
@@ -81,14 +84,8 @@ static const char *const uuids[NLOGS] = {
 /* Node certificates: workers are node1..node3, the checker node4, the probe node5. */
 static const char *const node_names[] = {"node1", "node2", "node3"};
 
-struct peer {
-	struct dmlogd d;
-	char state[320];
-	char arg[8][600];
-};
-
 static char dir[256], certs[300];
-static struct peer P[MAXP];
+static struct group_peer P[MAXP];
 static struct tcp_proxy *proxy;
 static struct checker *chk;
 /* dmlog-bridge, in the tests that run one */
@@ -98,11 +95,6 @@ static pid_t bridge_pid;
 static uint64_t now_ms(void)
 {
 	return checker_now_us() / 1000u;
-}
-
-static void sh(const char *cmd)
-{
-	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
 }
 
 static void cert_path(char *out, size_t len, const char *who, const char *ext)
@@ -128,12 +120,9 @@ static void on_exit_without_teardown(void)
 
 static void setup(void)
 {
-	char cmd[1600];
-
 	signal(SIGPIPE, SIG_IGN);
 	tore_down = false;
 	atexit(on_exit_without_teardown);
-	memset(P, 0, sizeof(P));
 	bridge_log[0] = '\0';
 	bridge_pid = 0;
 	proxy = NULL;
@@ -141,17 +130,9 @@ static void setup(void)
 	harness_tmpdir(dir, sizeof(dir));
 	snprintf(certs, sizeof(certs), "%s/tls", dir);
 	harness_certs(certs);
-	snprintf(cmd, sizeof(cmd),
-		 "s=%s/deploy/dmlog-certs.sh; for p in dmlogd2 dmlogd3 dmlogd4; do $s '%s' peer $p "
-		 ">/dev/null || exit 1; done; for n in node3 node4 node5; do $s '%s' node $n "
-		 ">/dev/null || exit 1; done", DMLOG_SOURCE_DIR, certs, certs);
-	sh(cmd);
-	for (int i = 0; i < MAXP; i++) {
-		P[i].d.port = harness_free_port();
-		P[i].d.raft_port = harness_free_port();
-		snprintf(P[i].state, sizeof(P[i].state), "%s/s%d", dir, i + 1);
-		mkdir(P[i].state, 0700);
-	}
+	ck_assert_int_eq(group_certs(certs, MAXP), 0);
+	ck_assert_int_eq(testcerts_make(certs, "node node3", "node node4", "node node5", NULL), 0);
+	group_init(P, MAXP, dir);
 }
 
 static void teardown(void)
@@ -203,23 +184,13 @@ static void proxy_start(bool child)
 static void peer_start(int i, int group, const char *const *more)
 {
 	const char *argv[12];
-	char peers[400] = "";
+	int via[MAXP] = {0};
 	int n = 0;
 
-	for (int j = 0; j < group; j++) {
-		char one[48];
-
-		if (j == i)
-			continue;
-		snprintf(one, sizeof(one), "%s%d@127.0.0.1:%d", peers[0] ? "," : "", j + 1,
-			 proxy ? tcp_proxy_port(proxy, route_of(i, j)) : P[j].d.raft_port);
-		strcat(peers, one);
-	}
-	snprintf(P[i].arg[0], sizeof(P[i].arg[0]), "--cert-file=%s/peer-dmlogd%d.crt", certs, i + 1);
-	snprintf(P[i].arg[1], sizeof(P[i].arg[1]), "--key-file=%s/peer-dmlogd%d.key", certs, i + 1);
-	snprintf(P[i].arg[2], sizeof(P[i].arg[2]), "--id=dmlogd%d", i + 1);
-	snprintf(P[i].arg[3], sizeof(P[i].arg[3]), "--raft-id=%d", i + 1);
-	snprintf(P[i].arg[4], sizeof(P[i].arg[4]), "--peers=%s", peers);
+	for (int j = 0; j < group; j++)
+		if (j != i)
+			via[j] = proxy ? tcp_proxy_port(proxy, route_of(i, j)) : P[j].d.raft_port;
+	group_args(P, i, group, certs, via);
 	for (int k = 0; k < 5; k++)
 		argv[n++] = P[i].arg[k];
 	for (int k = 0; more && more[k] && n < 11; k++)
@@ -332,78 +303,19 @@ static int agreed_leader(unsigned mask, int timeout_ms)
 	return -1;
 }
 
+/* The admin's client id on the direct queries below. */
+#define ADMIN_ID 4242
+
 /* One admin request straight to slot i over the harness's raw connection. */
 static Dmlog__ServerMessage *admin_raw(int i, Dmlog__ClientMessage *m)
 {
-	char ca[400], cert[400], key[400];
-	struct rawconn c;
-	Dmlog__ServerMessage *r = NULL;
-
-	if (P[i].d.pid <= 0)
-		return NULL;
-	cert_path(ca, sizeof(ca), "ca", "crt");
-	cert_path(cert, sizeof(cert), "admin-admin", "crt");
-	cert_path(key, sizeof(key), "admin-admin", "key");
-	if (rawconn_open(&c, P[i].d.port, ca, cert, key) == 0 && rawconn_hello(&c, 4242) == 0)
-		r = rawconn_call(&c, m, 20000);
-	rawconn_close(&c);
-	return r;
-}
-
-struct digest {
-	uint64_t applied;
-	uint8_t sha[32];
-};
-
-static bool digest_of(int i, struct digest *dg)
-{
-	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
-	Dmlog__StateDigestRequest q = DMLOG__STATE_DIGEST_REQUEST__INIT;
-	Dmlog__ServerMessage *r;
-	bool ok;
-
-	m.id = 6;
-	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST;
-	m.admin_state_digest = &q;
-	r = admin_raw(i, &m);
-	ok = r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATE_DIGEST &&
-	     r->admin_state_digest->sha256.len == 32;
-	if (ok) {
-		dg->applied = r->admin_state_digest->applied_index;
-		memcpy(dg->sha, r->admin_state_digest->sha256.data, 32);
-	}
-	if (r)
-		dmlog__server_message__free_unpacked(r, NULL);
-	return ok;
+	return group_admin_call(&P[i].d, certs, ADMIN_ID, m);
 }
 
 /* Waits until the live peers of mask report one applied index and one digest. */
 static void assert_converged(unsigned mask, int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-	struct digest first = {0}, dg;
-	bool same = false;
-
-	while (!same && now_ms() < deadline) {
-		int seen = 0;
-
-		same = true;
-		for (int i = 0; i < MAXP && same; i++) {
-			if (!(mask & (1u << i)) || P[i].d.pid <= 0)
-				continue;
-			if (!digest_of(i, &dg))
-				same = false;
-			else if (seen++ == 0)
-				first = dg;
-			else
-				same = dg.applied == first.applied &&
-				       memcmp(dg.sha, first.sha, 32) == 0;
-		}
-		if (!same)
-			usleep(100 * 1000);
-	}
-	ck_assert_msg(same, "peers did not converge to one state digest at one applied index");
-	ck_assert_uint_gt(first.applied, 0);
+	group_assert_converged(P, MAXP, mask, certs, ADMIN_ID, timeout_ms);
 }
 
 /* ------------------------------------------------------------------ workload */
@@ -868,6 +780,26 @@ START_TEST(checker_catches_lost_marks_wrong_answers_phantoms_and_hangs)
 }
 END_TEST
 
+/* Starts peers [0, 3) with more and returns the leader they agree on (within 15 s). */
+static int three_peers_start(const char *const *more)
+{
+	int leader;
+
+	for (int i = 0; i < 3; i++)
+		peer_start(i, 3, more);
+	leader = agreed_leader(7, 15000);
+	ck_assert_int_ge(leader, 0);
+	return leader;
+}
+
+/* The checker and three workers on peers [0, 3), once each has made progress. */
+static void load_start(void)
+{
+	checker_start();
+	workers_start(3);
+	workers_progress(3, 20000);
+}
+
 /* ------------------------------------------------------------------ kill -9 under load */
 
 START_TEST(leader_kill9_under_load_twenty_times)
@@ -875,13 +807,8 @@ START_TEST(leader_kill9_under_load_twenty_times)
 	double fo[KILLS], sorted[KILLS];
 	int leader;
 
-	for (int i = 0; i < 3; i++)
-		peer_start(i, 3, NULL);
-	leader = agreed_leader(7, 15000);
-	ck_assert_int_ge(leader, 0);
-	checker_start();
-	workers_start(3);
-	workers_progress(3, 20000);
+	leader = three_peers_start(NULL);
+	load_start();
 	for (int k = 0; k < KILLS; k++) {
 		uint64_t t_kill, ack = 0, deadline;
 
@@ -944,14 +871,10 @@ struct probe {
 
 static void probe_open(struct probe *p, int slot)
 {
-	char ca[400], cert[400], key[400];
 	struct op o;
 	Dmlog__ServerMessage *r;
 
-	cert_path(ca, sizeof(ca), "ca", "crt");
-	cert_path(cert, sizeof(cert), "node-node5", "crt");
-	cert_path(key, sizeof(key), "node-node5", "key");
-	ck_assert_int_eq(rawconn_open(&p->c, P[slot].d.port, ca, cert, key), 0);
+	ck_assert_int_eq(rawconn_open_as(&p->c, P[slot].d.port, certs, "node-node5"), 0);
 	ck_assert_int_eq(rawconn_hello(&p->c, 5555), 0);
 	p->id = 100;
 	p->mark_id = 0;
@@ -1009,14 +932,9 @@ START_TEST(isolated_leader_stops_and_the_majority_goes_on)
 	size_t during;
 
 	proxy_start(true);
-	for (int i = 0; i < 3; i++)
-		peer_start(i, 3, NULL);
-	leader = agreed_leader(7, 15000);
-	ck_assert_int_ge(leader, 0);
+	leader = three_peers_start(NULL);
 	others = 7u & ~(1u << leader);
-	checker_start();
-	workers_start(3);
-	workers_progress(3, 20000);
+	load_start();
 	probe_open(&p, leader);
 
 	isolate(leader, true);
@@ -1078,53 +996,27 @@ END_TEST
 
 static void bridge_start(int first)
 {
-	char arg[400];
-	FILE *f;
+	char servers[100];
 	int order[3] = {first, (first + 1) % 3, (first + 2) % 3};
 
 	snprintf(sock_path, sizeof(sock_path), "%s/kernel.sock", dir);
 	snprintf(ready_path, sizeof(ready_path), "%s/bridge.ready", dir);
 	snprintf(ini_path, sizeof(ini_path), "%s/dmlog-bridge.ini", dir);
 	snprintf(bridge_log, sizeof(bridge_log), "%s/bridge.log", dir);
-	f = fopen(ini_path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f,
-		"[dmlog-bridge]\n"
-		"servers = 127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d\n"
-		"ca_file = %s/ca.crt\n"
-		"cert_file = %s/node-node1.crt\n"
-		"key_file = %s/node-node1.key\n"
-		"transport = dgram:%s\n"
-		"no_server_policy = wait\n"
-		"connect_timeout = 1s\n"
-		"reconnect_min = 50ms\n"
-		"reconnect_max = 250ms\n"
-		"keepalive = 500ms\n"
-		"log_level = info\n",
-		P[order[0]].d.port, P[order[1]].d.port, P[order[2]].d.port, certs, certs, certs,
-		sock_path);
-	fclose(f);
-	snprintf(arg, sizeof(arg), "--ready-file=%s", ready_path);
-	bridge_pid = fork();
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d",
+		 P[order[0]].d.port, P[order[1]].d.port, P[order[2]].d.port);
+	ck_assert_int_eq(harness_bridge_ini(ini_path, servers, certs, "node1", sock_path,
+					    "no_server_policy = wait\n"
+					    "connect_timeout = 1s\n"
+					    "reconnect_min = 50ms\n"
+					    "reconnect_max = 250ms\n"
+					    "keepalive = 500ms\n"
+					    "log_level = info\n"),
+			 0);
+	bridge_pid = harness_bridge_start(DMLOG_BRIDGE_PATH, ini_path, ready_path, bridge_log);
 	ck_assert_int_ge(bridge_pid, 0);
-	if (bridge_pid == 0) {
-		int fd = open(bridge_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		unsetenv("NOTIFY_SOCKET");
-		execl(DMLOG_BRIDGE_PATH, DMLOG_BRIDGE_PATH, "--config", ini_path, arg, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && access(ready_path, F_OK) != 0; i++) {
-		ck_assert_msg(waitpid(bridge_pid, NULL, WNOHANG) == 0, "dmlog-bridge exited (see %s)",
-			      bridge_log);
-		usleep(50 * 1000);
-	}
-	ck_assert_msg(access(ready_path, F_OK) == 0, "dmlog-bridge not ready (see %s)", bridge_log);
+	ck_assert_msg(harness_wait_ready(bridge_pid, ready_path),
+		      "dmlog-bridge exited or not ready (see %s)", bridge_log);
 }
 
 static void bridge_stop(void)
@@ -1199,10 +1091,7 @@ START_TEST(bridge_on_the_minority_peer_is_redirected)
 	uint64_t t_end, hard_end;
 
 	proxy_start(false);
-	for (int i = 0; i < 3; i++)
-		peer_start(i, 3, NULL);
-	leader = agreed_leader(7, 15000);
-	ck_assert_int_ge(leader, 0);
+	leader = three_peers_start(NULL);
 	checker_start();
 	W[0].luid = UINT64_C(0xffff888000abc000);
 	bridge_start(leader);
@@ -1294,10 +1183,7 @@ START_TEST(idle_bridge_keeps_its_node_across_a_failover)
 	int leader, f, g;
 
 	proxy_start(false);
-	for (int i = 0; i < 3; i++)
-		peer_start(i, 3, lease);
-	leader = agreed_leader(7, 15000);
-	ck_assert_int_ge(leader, 0);
+	leader = three_peers_start(lease);
 	f = (leader + 1) % 3;
 	g = (leader + 2) % 3;
 	checker_start();
@@ -1386,13 +1272,8 @@ START_TEST(joining_peer_waits_for_peer_add_then_catches_up)
 	int leader;
 	uint64_t until;
 
-	for (int i = 0; i < 3; i++)
-		peer_start(i, 3, NULL);
-	leader = agreed_leader(7, 15000);
-	ck_assert_int_ge(leader, 0);
-	checker_start();
-	workers_start(3);
-	workers_progress(3, 20000);
+	leader = three_peers_start(NULL);
+	load_start();
 
 	/* dmlogd4, empty state, join = yes: it knows the group but is in no configuration. */
 	peer_start(3, 4, join);
@@ -1405,25 +1286,18 @@ START_TEST(joining_peer_waits_for_peer_add_then_catches_up)
 		usleep(100 * 1000);
 	}
 	ck_assert_int_eq(agreed_leader(7, 5000), leader);
-	{
-		/* A node talking to it hears that it knows no leader. */
-		char ca[400], cert[400], key[400];
-
-		cert_path(ca, sizeof(ca), "ca", "crt");
-		cert_path(cert, sizeof(cert), "node-node5", "crt");
-		cert_path(key, sizeof(key), "node-node5", "key");
-		ck_assert_int_eq(rawconn_open(&p.c, P[3].d.port, ca, cert, key), 0);
-		ck_assert_int_eq(rawconn_hello(&p.c, 5556), 0);
-		memset(&o, 0, sizeof(o));
-		o.kind = DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN;
-		o.uuid = uuids[0];
-		o.luid = PROBE_LUID;
-		r = op_call(&p.c, 7, &o);
-		ck_assert_ptr_nonnull(r);
-		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER);
-		dmlog__server_message__free_unpacked(r, NULL);
-		rawconn_close(&p.c);
-	}
+	/* A node talking to it hears that it knows no leader. */
+	ck_assert_int_eq(rawconn_open_as(&p.c, P[3].d.port, certs, "node-node5"), 0);
+	ck_assert_int_eq(rawconn_hello(&p.c, 5556), 0);
+	memset(&o, 0, sizeof(o));
+	o.kind = DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN;
+	o.uuid = uuids[0];
+	o.luid = PROBE_LUID;
+	r = op_call(&p.c, 7, &o);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER);
+	dmlog__server_message__free_unpacked(r, NULL);
+	rawconn_close(&p.c);
 
 	r = peer_add(4, P[3].d.raft_port, "dmlogd4");
 	ck_assert_ptr_nonnull(r);
@@ -1448,19 +1322,12 @@ END_TEST
  * bridge, idle, join). */
 static void add_case(Suite *s, const char *name, const TTest *t)
 {
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 240);
-	tcase_add_test(tc, t);
-	suite_add_tcase(s, tc);
+	tcase_add_test(testmain_tcase(s, name, setup, teardown, 240), t);
 }
 
 int main(void)
 {
 	Suite *s = suite_create("faults");
-	SRunner *sr;
-	int failed;
 
 	add_case(s, "proxy", proxy_delays_drops_holds_cuts_and_refuses);
 	add_case(s, "checker", checker_catches_lost_marks_wrong_answers_phantoms_and_hangs);
@@ -1469,9 +1336,5 @@ int main(void)
 	add_case(s, "bridge", bridge_on_the_minority_peer_is_redirected);
 	add_case(s, "idle", idle_bridge_keeps_its_node_across_a_failover);
 	add_case(s, "join", joining_peer_waits_for_peer_add_then_catches_up);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

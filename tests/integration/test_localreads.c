@@ -28,7 +28,9 @@
 #include <linux/dm-log-userspace.h>
 
 #include "fake_kernel.h"
+#include "group.h"
 #include "harness.h"
+#include "testmain.h"
 
 #ifndef DMLOG_BRIDGE_PATH
 #error "DMLOG_BRIDGE_PATH must name the dmlog-bridge binary"
@@ -45,19 +47,9 @@
 static char dir[256], certs[300], sock[320], ready[320], ini[320], logfile[320];
 static char servers[256];
 static int npeers;
-static struct dmlogd peers[MAXP];
-static char pstate[MAXP][320];
-static char pextra[MAXP][6][600];
+static struct group_peer P[MAXP];
 static pid_t bridge_pid;
 static struct fake_kernel *fk;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static uint64_t now_us(void)
 {
@@ -71,10 +63,7 @@ static uint64_t now_us(void)
 
 static void setup(void)
 {
-	char cmd[1200];
-
 	signal(SIGPIPE, SIG_IGN);
-	memset(peers, 0, sizeof(peers));
 	npeers = 0;
 	bridge_pid = 0;
 	fk = NULL;
@@ -85,16 +74,8 @@ static void setup(void)
 	snprintf(ini, sizeof(ini), "%s/dmlog-bridge.ini", dir);
 	snprintf(logfile, sizeof(logfile), "%s/bridge.log", dir);
 	harness_certs(certs);
-	snprintf(cmd, sizeof(cmd),
-		 "for p in dmlogd2 dmlogd3; do %s/deploy/dmlog-certs.sh '%s' peer $p >/dev/null "
-		 "|| exit 1; done", DMLOG_SOURCE_DIR, certs);
-	ck_assert_int_eq(system(cmd), 0);
-	for (int i = 0; i < MAXP; i++) {
-		peers[i].port = harness_free_port();
-		peers[i].raft_port = harness_free_port();
-		snprintf(pstate[i], sizeof(pstate[i]), "%s/s%d", dir, i + 1);
-		mkdir(pstate[i], 0700);
-	}
+	ck_assert_int_eq(group_certs(certs, MAXP), 0);
+	group_init(P, MAXP, dir);
 }
 
 static void teardown(void)
@@ -106,8 +87,8 @@ static void teardown(void)
 		waitpid(bridge_pid, NULL, 0);
 	}
 	for (int i = 0; i < MAXP; i++)
-		if (peers[i].pid > 0)
-			dmlogd_stop(&peers[i], SIGKILL);
+		if (P[i].d.pid > 0)
+			dmlogd_stop(&P[i].d, SIGKILL);
 	if (!getenv("DMLOG_TEST_KEEP"))
 		harness_rmdir(dir);
 }
@@ -119,80 +100,35 @@ static void peers_start(int n)
 
 	npeers = n;
 	for (int i = 0; i < n; i++) {
-		char list[400] = "";
 		const char *argv[8];
 		int k = 0;
 
-		for (int j = 0; j < n; j++) {
-			char one[48];
-
-			if (j == i)
-				continue;
-			snprintf(one, sizeof(one), "%s%d@127.0.0.1:%d", list[0] ? "," : "", j + 1,
-				 peers[j].raft_port);
-			strcat(list, one);
-		}
-		snprintf(pextra[i][0], sizeof(pextra[i][0]), "--cert-file=%s/peer-dmlogd%d.crt",
-			 certs, i + 1);
-		snprintf(pextra[i][1], sizeof(pextra[i][1]), "--key-file=%s/peer-dmlogd%d.key",
-			 certs, i + 1);
-		snprintf(pextra[i][2], sizeof(pextra[i][2]), "--id=dmlogd%d", i + 1);
-		snprintf(pextra[i][3], sizeof(pextra[i][3]), "--raft-id=%d", i + 1);
-		snprintf(pextra[i][4], sizeof(pextra[i][4]), "--peers=%s", list);
-		for (int m = 0; m < (n > 1 ? 5 : 4); m++)
-			argv[k++] = pextra[i][m];
+		group_args(P, i, n, certs, NULL);
+		for (int m = 0; m < (n > 1 ? 5 : 4); m++) /* standalone: no --peers */
+			argv[k++] = P[i].arg[m];
 		if (getenv("LR_DEBUG")) /* set it to see the peers' connections in their logs */
 			argv[k++] = "--log-level=debug";
 		argv[k] = NULL;
-		ck_assert_msg(dmlogd_start(&peers[i], certs, pstate[i], argv) == 0,
-			      "dmlogd %d did not start (%s)", i + 1, peers[i].logfile);
+		ck_assert_msg(dmlogd_start(&P[i].d, certs, P[i].state, argv) == 0,
+			      "dmlogd %d did not start (%s)", i + 1, P[i].d.logfile);
 		used += (size_t)snprintf(servers + used, sizeof(servers) - used, "%s127.0.0.1:%d",
-					 i ? "," : "", peers[i].port);
+					 i ? "," : "", P[i].d.port);
 	}
-}
-
-static void write_ini(void)
-{
-	FILE *f = fopen(ini, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fprintf(f,
-		"[dmlog-bridge]\n"
-		"servers = %s\n"
-		"ca_file = %s/ca.crt\n"
-		"cert_file = %s/node-node1.crt\n"
-		"key_file = %s/node-node1.key\n"
-		"transport = dgram:%s\n"
-		"reconnect_min = 50ms\n"
-		"reconnect_max = 250ms\n"
-		"keepalive = 500ms\n"
-		"log_level = info\n",
-		servers, certs, certs, certs, sock);
-	fclose(f);
 }
 
 static void bridge_start(void)
 {
 	struct fake_kernel_options o = {0};
-	char arg[400], err[256];
+	char err[256];
 
-	write_ini();
-	snprintf(arg, sizeof(arg), "--ready-file=%s", ready);
-	bridge_pid = fork();
-	if (bridge_pid == 0) {
-		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		execl(DMLOG_BRIDGE_PATH, DMLOG_BRIDGE_PATH, "--config", ini, arg, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && access(ready, F_OK) != 0; i++)
-		usleep(50 * 1000);
-	ck_assert_msg(access(ready, F_OK) == 0, "bridge not ready (%s)", logfile);
+	ck_assert_int_eq(harness_bridge_ini(ini, servers, certs, "node1", sock,
+					    "reconnect_min = 50ms\n"
+					    "reconnect_max = 250ms\n"
+					    "keepalive = 500ms\n"
+					    "log_level = info\n"),
+			 0);
+	bridge_pid = harness_bridge_start(DMLOG_BRIDGE_PATH, ini, ready, logfile);
+	ck_assert_msg(harness_wait_ready(bridge_pid, ready), "bridge not ready (%s)", logfile);
 	o.path = sock;
 	o.resend_ms = 15000;
 	o.reconnect_ms = 200;
@@ -209,16 +145,7 @@ struct counts {
 
 static int dump_lines(void)
 {
-	FILE *f = fopen(logfile, "r");
-	char line[4096];
-	int n = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "state dump: local_reads local=") != NULL;
-	fclose(f);
-	return n;
+	return harness_log_count(logfile, "state dump: local_reads local=");
 }
 
 static struct counts bridge_counts(void)
@@ -280,7 +207,7 @@ static int kin_sync(uint64_t region)
 /* Reads until the bridge answers locally (its copy is complete and leased), at most 10 s. */
 static void wait_local(void)
 {
-	uint64_t end = now_ms() + 10000;
+	uint64_t end = harness_now_ms() + 10000;
 	struct counts c0 = bridge_counts(), c;
 
 	for (;;) {
@@ -288,7 +215,7 @@ static void wait_local(void)
 		c = bridge_counts();
 		if (c.local > c0.local)
 			return;
-		ck_assert_msg(now_ms() < end, "the bridge never answered locally");
+		ck_assert_msg(harness_now_ms() < end, "the bridge never answered locally");
 		usleep(50 * 1000);
 	}
 }
@@ -512,9 +439,9 @@ START_TEST(frozen_bridge_delays_another_nodes_change_until_its_lease_ends)
 
 		wait_local();
 		ck_assert_int_eq(kill(bridge_pid, SIGSTOP), 0);
-		t0 = now_ms();
+		t0 = harness_now_ms();
 		ck_assert_int_eq(dmlog_set_region_sync(h, &ref2, r, false), 0);
-		took = now_ms() - t0;
+		took = harness_now_ms() - t0;
 		/* the kernel reads the region while the bridge still sleeps */
 		ck_assert_int_eq(fake_kernel_send(fk, &req, &seq), 0);
 		ck_assert_int_eq(kill(bridge_pid, SIGCONT), 0);
@@ -545,7 +472,7 @@ static void kill_leader(void)
 	dmlog_result_free(st);
 	ck_assert(slot >= 0 && slot < npeers);
 	fprintf(stderr, "localreads: killing the leader dmlogd%d\n", slot + 1);
-	dmlogd_stop(&peers[slot], SIGKILL);
+	dmlogd_stop(&P[slot].d, SIGKILL);
 }
 
 START_TEST(leader_killed_during_a_resync_copies_come_back_from_the_new_leader)
@@ -587,25 +514,16 @@ END_TEST
 static Suite *localreads_suite(void)
 {
 	Suite *s = suite_create("localreads");
-	TCase *tc = tcase_create("localreads");
+	TCase *tc = testmain_tcase(s, "localreads", setup, teardown, 300);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, synced_mirror_buffered_read_is_answered_by_the_bridge);
 	tcase_add_test(tc, resync_by_another_node_while_reading_never_gives_a_stale_answer);
 	tcase_add_test(tc, frozen_bridge_delays_another_nodes_change_until_its_lease_ends);
 	tcase_add_test(tc, leader_killed_during_a_resync_copies_come_back_from_the_new_leader);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(localreads_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(localreads_suite());
 }

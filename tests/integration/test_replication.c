@@ -22,9 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "group.h"
 #include "harness.h"
 #include "ops.h"
 #include "peer_wire.h"
+#include "testmain.h"
 
 #define UUID "LVM-replicationtest0123456789abcdefABCDEF"
 #define LUID 0xffff888000001000ull
@@ -32,21 +34,11 @@
 
 struct cluster {
 	int n;                       /* peers started so far (slots 0..n-1) */
-	struct dmlogd d[MAXP];
-	char state[MAXP][320];
-	char extra[MAXP][8][600];    /* per-peer arguments */
+	struct group_peer p[MAXP];
 };
 
 static char dir[256], certs[300];
 static struct cluster cl;
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void sh(const char *cmd)
 {
@@ -55,30 +47,20 @@ static void sh(const char *cmd)
 
 static void setup(void)
 {
-	char cmd[1200];
-
 	signal(SIGPIPE, SIG_IGN);
 	memset(&cl, 0, sizeof(cl));
 	harness_tmpdir(dir, sizeof(dir));
 	snprintf(certs, sizeof(certs), "%s/tls", dir);
 	harness_certs(certs);
-	snprintf(cmd, sizeof(cmd),
-		 "for p in dmlogd2 dmlogd3 dmlogd4 dmlogd5; do %s/deploy/dmlog-certs.sh '%s' peer $p "
-		 ">/dev/null || exit 1; done", DMLOG_SOURCE_DIR, certs);
-	sh(cmd);
-	for (int i = 0; i < MAXP; i++) {
-		cl.d[i].port = harness_free_port();
-		cl.d[i].raft_port = harness_free_port();
-		snprintf(cl.state[i], sizeof(cl.state[i]), "%s/s%d", dir, i + 1);
-		mkdir(cl.state[i], 0700);
-	}
+	ck_assert_int_eq(group_certs(certs, MAXP), 0);
+	group_init(cl.p, MAXP, dir);
 }
 
 static void teardown(void)
 {
 	for (int i = 0; i < MAXP; i++)
-		if (cl.d[i].pid > 0)
-			dmlogd_stop(&cl.d[i], SIGKILL);
+		if (cl.p[i].d.pid > 0)
+			dmlogd_stop(&cl.p[i].d, SIGKILL);
 	harness_rmdir(dir);
 }
 
@@ -87,32 +69,16 @@ static void teardown(void)
 static void peer_start(int i, int group, const char *const *more)
 {
 	const char *argv[20];
-	char peers[400] = "";
 	int n = 0;
 
-	for (int j = 0; j < group; j++) {
-		char one[40];
-
-		if (j == i)
-			continue;
-		snprintf(one, sizeof(one), "%s%d@127.0.0.1:%d", peers[0] ? "," : "", j + 1,
-			 cl.d[j].raft_port);
-		strcat(peers, one);
-	}
-	snprintf(cl.extra[i][0], sizeof(cl.extra[i][0]), "--cert-file=%s/peer-dmlogd%d.crt", certs,
-		 i + 1);
-	snprintf(cl.extra[i][1], sizeof(cl.extra[i][1]), "--key-file=%s/peer-dmlogd%d.key", certs,
-		 i + 1);
-	snprintf(cl.extra[i][2], sizeof(cl.extra[i][2]), "--id=dmlogd%d", i + 1);
-	snprintf(cl.extra[i][3], sizeof(cl.extra[i][3]), "--raft-id=%d", i + 1);
-	snprintf(cl.extra[i][4], sizeof(cl.extra[i][4]), "--peers=%s", peers);
+	group_args(cl.p, i, group, certs, NULL);
 	for (int k = 0; k < 5; k++)
-		argv[n++] = cl.extra[i][k];
+		argv[n++] = cl.p[i].arg[k];
 	for (int k = 0; more && more[k] && n < 18; k++)
 		argv[n++] = more[k];
 	argv[n] = NULL;
-	ck_assert_msg(dmlogd_start(&cl.d[i], certs, cl.state[i], argv) == 0,
-		      "dmlogd %d did not start (see %s)", i + 1, cl.d[i].logfile);
+	ck_assert_msg(dmlogd_start(&cl.p[i].d, certs, cl.p[i].state, argv) == 0,
+		      "dmlogd %d did not start (see %s)", i + 1, cl.p[i].d.logfile);
 	if (i + 1 > cl.n)
 		cl.n = i + 1;
 }
@@ -125,12 +91,7 @@ static void cluster_start(int group, const char *const *more)
 
 static int conn_as(struct rawconn *c, int i, const char *who)
 {
-	char ca[400], cert[400], key[400];
-
-	snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
-	snprintf(cert, sizeof(cert), "%s/%s.crt", certs, who);
-	snprintf(key, sizeof(key), "%s/%s.key", certs, who);
-	return rawconn_open(c, cl.d[i].port, ca, cert, key);
+	return rawconn_open_as(c, cl.p[i].d.port, certs, who);
 }
 
 /* The slot whose client port is in "127.0.0.1:PORT", or -1. */
@@ -140,7 +101,7 @@ static int slot_of(const char *address)
 	int port = colon ? atoi(colon + 1) : 0;
 
 	for (int i = 0; i < cl.n; i++)
-		if (cl.d[i].port == port)
+		if (cl.p[i].d.port == port)
 			return i;
 	return -1;
 }
@@ -150,7 +111,7 @@ static int next_live(int from)
 	for (int k = 1; k <= cl.n; k++) {
 		int i = (from + k) % cl.n;
 
-		if (cl.d[i].pid > 0)
+		if (cl.p[i].d.pid > 0)
 			return i;
 	}
 	return from;
@@ -185,13 +146,13 @@ static void client_drop(struct client *k)
  * Returns the reply (free it) or NULL. */
 static Dmlog__ServerMessage *client_call(struct client *k, Dmlog__ClientMessage *m, int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
 
-	while (now_ms() < deadline) {
+	while (harness_now_ms() < deadline) {
 		Dmlog__ServerMessage *r;
 
 		if (!k->open) {
-			if (cl.d[k->at].pid <= 0)
+			if (cl.p[k->at].d.pid <= 0)
 				k->at = next_live(k->at);
 			if (conn_as(&k->c, k->at, k->who) != 0 ||
 			    (k->c.fd >= 0 && rawconn_hello(&k->c, k->client_id) != 0)) {
@@ -214,7 +175,7 @@ static Dmlog__ServerMessage *client_call(struct client *k, Dmlog__ClientMessage 
 			dmlog__server_message__free_unpacked(r, NULL);
 			client_drop(k);
 			k->redirects++;
-			if (to >= 0 && to != k->at && cl.d[to].pid > 0) {
+			if (to >= 0 && to != k->at && cl.p[to].d.pid > 0) {
 				k->at = to;
 			} else {
 				k->at = next_live(k->at);
@@ -236,61 +197,11 @@ static Dmlog__ServerMessage *client_call(struct client *k, Dmlog__ClientMessage 
 
 static Dmlog__ServerMessage *client_op(struct client *k, uint64_t id, struct op *o, int want)
 {
-	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	struct op_msg msg;
 	Dmlog__ServerMessage *r;
-	Dmlog__LogRef ref = DMLOG__LOG_REF__INIT;
-	union {
-		Dmlog__Ctr ctr;
-		Dmlog__IsClean is_clean;
-		Dmlog__InSync in_sync;
-		Dmlog__MarkRegion mark;
-		Dmlog__Resume resume;
-		Dmlog__GetSyncCount gsc;
-	} u;
 
-	ref.uuid = (char *)o->uuid;
-	ref.luid = o->luid;
-	ref.request_version = 3;
-	m.id = id;
-	m.body_case = (Dmlog__ClientMessage__BodyCase)o->kind;
-	switch (o->kind) {
-	case DMLOG__CLIENT_MESSAGE__BODY_CTR:
-		dmlog__ctr__init(&u.ctr);
-		u.ctr.args = (char *)o->args;
-		u.ctr.log = &ref;
-		m.ctr = &u.ctr;
-		break;
-	case DMLOG__CLIENT_MESSAGE__BODY_RESUME:
-		dmlog__resume__init(&u.resume);
-		u.resume.log = &ref;
-		m.resume = &u.resume;
-		break;
-	case DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN:
-		dmlog__is_clean__init(&u.is_clean);
-		u.is_clean.log = &ref;
-		u.is_clean.region = o->region;
-		m.is_clean = &u.is_clean;
-		break;
-	case DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC:
-		dmlog__in_sync__init(&u.in_sync);
-		u.in_sync.log = &ref;
-		u.in_sync.region = o->region;
-		m.in_sync = &u.in_sync;
-		break;
-	case DMLOG__CLIENT_MESSAGE__BODY_GET_SYNC_COUNT:
-		dmlog__get_sync_count__init(&u.gsc);
-		u.gsc.log = &ref;
-		m.get_sync_count = &u.gsc;
-		break;
-	default:
-		dmlog__mark_region__init(&u.mark);
-		u.mark.log = &ref;
-		u.mark.n_regions = o->n;
-		u.mark.regions = o->regions;
-		m.mark_region = &u.mark;
-		break;
-	}
-	r = client_call(k, &m, 20000);
+	ck_assert_int_eq(op_build(&msg, id, o), 0);
+	r = client_call(k, &msg.m, 20000);
 	ck_assert_msg(r != NULL, "no answer to request %llu", (unsigned long long)id);
 	ck_assert_msg(r->body_case == (Dmlog__ServerMessage__BodyCase)want,
 		      "request %llu: reply %d (%s), want %d", (unsigned long long)id, r->body_case,
@@ -345,19 +256,8 @@ static void create_log(struct client *k, uint64_t *id)
 						       DMLOG__SERVER_MESSAGE__BODY_DONE), NULL);
 }
 
-/* One admin request straight to slot i (no redirect). NULL when it did not answer. */
-static Dmlog__ServerMessage *admin_at(int i, Dmlog__ClientMessage *m)
-{
-	struct rawconn c;
-	Dmlog__ServerMessage *r = NULL;
-
-	if (cl.d[i].pid <= 0)
-		return NULL;
-	if (conn_as(&c, i, "admin-admin") == 0 && rawconn_hello(&c, 77) == 0)
-		r = rawconn_call(&c, m, 20000);
-	rawconn_close(&c);
-	return r;
-}
+/* The admin's client id on the direct queries below. */
+#define ADMIN_ID 77
 
 static Dmlog__ServerMessage *status_of(int i)
 {
@@ -367,21 +267,21 @@ static Dmlog__ServerMessage *status_of(int i)
 	m.id = 5;
 	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATUS;
 	m.admin_status = &sr;
-	return admin_at(i, &m);
+	return group_admin_call(&cl.p[i].d, certs, ADMIN_ID, &m);
 }
 
 /* The slot every live peer names as leader, once they agree (within timeout_ms); -1 if not. */
 static int agreed_leader(int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
 
-	while (now_ms() < deadline) {
+	while (harness_now_ms() < deadline) {
 		int leader = -1, votes = 0, live = 0;
 
 		for (int i = 0; i < cl.n; i++) {
 			Dmlog__ServerMessage *r;
 
-			if (cl.d[i].pid <= 0)
+			if (cl.p[i].d.pid <= 0)
 				continue;
 			live++;
 			r = status_of(i);
@@ -402,62 +302,27 @@ static int agreed_leader(int timeout_ms)
 	return -1;
 }
 
-struct digest {
-	uint64_t applied;
-	uint8_t sha[32];
-};
-
-static bool digest_of(int i, struct digest *dg)
-{
-	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
-	Dmlog__StateDigestRequest q = DMLOG__STATE_DIGEST_REQUEST__INIT;
-	Dmlog__ServerMessage *r;
-	bool ok;
-
-	m.id = 6;
-	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST;
-	m.admin_state_digest = &q;
-	r = admin_at(i, &m);
-	ok = r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATE_DIGEST &&
-	     r->admin_state_digest->sha256.len == 32;
-	if (ok) {
-		dg->applied = r->admin_state_digest->applied_index;
-		memcpy(dg->sha, r->admin_state_digest->sha256.data, 32);
-	}
-	if (r)
-		dmlog__server_message__free_unpacked(r, NULL);
-	return ok;
-}
-
 /* Waits until every live peer reports the same applied index and the same digest. */
 static void assert_converged(int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-	struct digest first = {0}, dg;
-	bool same = false;
+	group_assert_converged(cl.p, cl.n, ~0u, certs, ADMIN_ID, timeout_ms);
+}
 
-	while (!same && now_ms() < deadline) {
-		int seen = 0;
+/* Starts slots [0, group) with more, waits (at most timeout_ms) for the leader they agree on,
+ * and creates the test log through it as node1 with k (left open at the leader). Returns the
+ * leader's slot. */
+static int start_with_log(int group, const char *const *more, int timeout_ms, struct client *k,
+			  uint64_t *id)
+{
+	int leader;
 
-		same = true;
-		for (int i = 0; i < cl.n && same; i++) {
-			if (cl.d[i].pid <= 0)
-				continue;
-			if (!digest_of(i, &dg)) {
-				same = false;
-				break;
-			}
-			if (seen++ == 0)
-				first = dg;
-			else
-				same = dg.applied == first.applied &&
-				       memcmp(dg.sha, first.sha, 32) == 0;
-		}
-		if (!same)
-			usleep(100000);
-	}
-	ck_assert_msg(same, "peers did not converge to one state digest");
-	ck_assert_uint_gt(first.applied, 0);
+	cluster_start(group, more);
+	leader = agreed_leader(timeout_ms);
+	ck_assert_int_ge(leader, 0);
+	client_init(k, "node-node1", 1);
+	k->at = leader;
+	create_log(k, id);
+	return leader;
 }
 
 static Dmlog__ServerMessage *peer_change(struct client *admin, uint64_t id, bool add,
@@ -488,15 +353,15 @@ static Dmlog__ServerMessage *peer_change(struct client *admin, uint64_t id, bool
  * announcements are in everyone's peer table). */
 static void wait_peer_table(int timeout_ms)
 {
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
 	bool done = false;
 
-	while (!done && now_ms() < deadline) {
+	while (!done && harness_now_ms() < deadline) {
 		done = true;
 		for (int i = 0; i < cl.n && done; i++) {
 			Dmlog__ServerMessage *r;
 
-			if (cl.d[i].pid <= 0)
+			if (cl.p[i].d.pid <= 0)
 				continue;
 			r = status_of(i);
 			done = r && r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATUS;
@@ -553,7 +418,7 @@ START_TEST(three_peers_elect_and_followers_redirect)
 	r = op_call(&c, id++, &o);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_NOT_LEADER);
-	snprintf(want, sizeof(want), "127.0.0.1:%d", cl.d[leader].port);
+	snprintf(want, sizeof(want), "127.0.0.1:%d", cl.p[leader].d.port);
 	ck_assert_str_eq(r->not_leader->leader_address, want);
 	ck_assert_str_ne(r->not_leader->leader_id, "");
 	dmlog__server_message__free_unpacked(r, NULL);
@@ -587,15 +452,10 @@ START_TEST(leader_kill9_loses_no_acknowledged_mark)
 	uint64_t id = 10;
 	int leader, next;
 
-	cluster_start(3, NULL);
-	leader = agreed_leader(15000);
-	ck_assert_int_ge(leader, 0);
-	client_init(&k, "node-node1", 1);
-	k.at = leader;
-	create_log(&k, &id);
+	leader = start_with_log(3, NULL, 15000, &k, &id);
 	for (uint64_t x = 0; x < 40; x++)
 		mark(&k, id++, x);
-	dmlogd_stop(&cl.d[leader], SIGKILL);
+	dmlogd_stop(&cl.p[leader].d, SIGKILL);
 	/* The same client goes on: its next requests find the new leader. */
 	for (uint64_t x = 0; x < 40; x++)
 		ck_assert_msg(!is_clean(&k, id++, x), "acknowledged mark of region %llu lost",
@@ -619,14 +479,9 @@ START_TEST(follower_kill9_writes_go_on)
 	uint64_t id = 10;
 	int leader, follower;
 
-	cluster_start(3, NULL);
-	leader = agreed_leader(15000);
-	ck_assert_int_ge(leader, 0);
+	leader = start_with_log(3, NULL, 15000, &k, &id);
 	follower = (leader + 2) % 3;
-	client_init(&k, "node-node1", 1);
-	k.at = leader;
-	create_log(&k, &id);
-	dmlogd_stop(&cl.d[follower], SIGKILL);
+	dmlogd_stop(&cl.p[follower].d, SIGKILL);
 	for (uint64_t x = 0; x < 30; x++)
 		mark(&k, id++, x);
 	ck_assert_int_eq(k.redirects, 0);
@@ -641,22 +496,16 @@ START_TEST(all_peers_restart_with_state_intact)
 {
 	struct client k;
 	uint64_t id = 10;
-	struct digest before, after;
-	int leader;
+	struct group_digest before, after;
 
-	cluster_start(3, NULL);
-	leader = agreed_leader(15000);
-	ck_assert_int_ge(leader, 0);
-	client_init(&k, "node-node1", 1);
-	k.at = leader;
-	create_log(&k, &id);
+	start_with_log(3, NULL, 15000, &k, &id);
 	for (uint64_t x = 0; x < 25; x++)
 		mark(&k, id++, x * 3);
 	client_drop(&k);
 	assert_converged(10000);
-	ck_assert(digest_of(0, &before));
+	ck_assert(group_digest(&cl.p[0].d, certs, ADMIN_ID, &before));
 	for (int i = 0; i < 3; i++)
-		dmlogd_stop(&cl.d[i], SIGKILL);
+		dmlogd_stop(&cl.p[i].d, SIGKILL);
 	cluster_start(3, NULL);
 	ck_assert_int_ge(agreed_leader(15000), 0);
 	client_init(&k, "node-node1", 1);
@@ -667,7 +516,7 @@ START_TEST(all_peers_restart_with_state_intact)
 	client_drop(&k);
 	assert_converged(10000);
 	/* Only the new leaders' own entries (barrier, announcements, leases) came on top. */
-	ck_assert(digest_of(0, &after));
+	ck_assert(group_digest(&cl.p[0].d, certs, ADMIN_ID, &after));
 	ck_assert_uint_gt(after.applied, before.applied);
 }
 END_TEST
@@ -681,25 +530,21 @@ START_TEST(wiped_peer_is_refused_until_removed_and_added)
 	char cmd[700];
 	Dmlog__ServerMessage *r;
 
-	cluster_start(3, snap);
-	leader = agreed_leader(15000);
-	ck_assert_int_ge(leader, 0);
+	leader = start_with_log(3, snap, 15000, &k, &id);
 	victim = (leader + 1) % 3;
-	client_init(&k, "node-node1", 1);
-	k.at = leader;
-	create_log(&k, &id);
 	wait_peer_table(10000); /* the victim's incarnation is in everyone's peer table */
-	dmlogd_stop(&cl.d[victim], SIGKILL);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/raft' && rm -f '%s/dmlogd.log'", cl.state[victim],
-		 cl.state[victim]);
+	dmlogd_stop(&cl.p[victim].d, SIGKILL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/raft' && rm -f '%s/dmlogd.log'", cl.p[victim].state,
+		 cl.p[victim].state);
 	sh(cmd);
 	/* Enough entries for snapshots: the victim must catch up from one. */
 	for (uint64_t x = 0; x < 150; x++)
 		mark(&k, id++, x);
 	peer_start(victim, 3, snap);
-	for (int i = 0; i < 100 && dmlogd_log_count(&cl.d[leader], "new data directory") == 0; i++)
+	for (int i = 0; i < 100 && dmlogd_log_count(&cl.p[leader].d, "new data directory") == 0;
+	     i++)
 		usleep(100000);
-	ck_assert_int_ge(dmlogd_log_count(&cl.d[leader], "new data directory"), 1);
+	ck_assert_int_ge(dmlogd_log_count(&cl.p[leader].d, "new data directory"), 1);
 	mark(&k, id++, 500); /* the two others still commit */
 
 	client_init(&admin, "admin-admin", 9);
@@ -710,7 +555,7 @@ START_TEST(wiped_peer_is_refused_until_removed_and_added)
 	ck_assert_uint_eq(r->admin_peer_change->n_peers, 2);
 	dmlog__server_message__free_unpacked(r, NULL);
 	snprintf(cmd, sizeof(cmd), "dmlogd%d", victim + 1);
-	r = peer_change(&admin, 101, true, (uint64_t)victim + 1, cl.d[victim].raft_port, cmd);
+	r = peer_change(&admin, 101, true, (uint64_t)victim + 1, cl.p[victim].d.raft_port, cmd);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_msg(r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE, "add: %s",
 		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "?");
@@ -723,7 +568,7 @@ START_TEST(wiped_peer_is_refused_until_removed_and_added)
 	for (int i = 0; i < 3; i++)
 		expect_members(i, 3);
 	/* It started empty, so a restore can only be the leader's snapshot. */
-	ck_assert_int_ge(dmlogd_log_count(&cl.d[victim], "state restored from a snapshot"), 1);
+	ck_assert_int_ge(dmlogd_log_count(&cl.p[victim].d, "state restored from a snapshot"), 1);
 }
 END_TEST
 
@@ -734,12 +579,7 @@ START_TEST(peers_added_and_removed_at_runtime)
 	int leader, gone;
 	Dmlog__ServerMessage *r;
 
-	cluster_start(3, NULL);
-	leader = agreed_leader(15000);
-	ck_assert_int_ge(leader, 0);
-	client_init(&k, "node-node1", 1);
-	k.at = leader;
-	create_log(&k, &id);
+	leader = start_with_log(3, NULL, 15000, &k, &id);
 	for (uint64_t x = 0; x < 20; x++)
 		mark(&k, id++, x);
 
@@ -747,14 +587,14 @@ START_TEST(peers_added_and_removed_at_runtime)
 	peer_start(3, 3, NULL);
 	client_init(&admin, "admin-admin", 9);
 	admin.at = (leader + 1) % 3; /* through a redirect */
-	r = peer_change(&admin, aid++, true, 4, cl.d[3].raft_port, "dmlogd4");
+	r = peer_change(&admin, aid++, true, 4, cl.p[3].d.raft_port, "dmlogd4");
 	ck_assert_ptr_nonnull(r);
 	ck_assert_msg(r->body_case == DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE, "add: %s",
 		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "?");
 	ck_assert_uint_eq(r->admin_peer_change->n_peers, 4);
 	dmlog__server_message__free_unpacked(r, NULL);
 	/* Adding it again is refused. */
-	r = peer_change(&admin, aid++, true, 4, cl.d[3].raft_port, "dmlogd4");
+	r = peer_change(&admin, aid++, true, 4, cl.p[3].d.raft_port, "dmlogd4");
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ERROR);
 	ck_assert_int_eq(r->error->errno_neg, -EEXIST);
@@ -771,7 +611,7 @@ START_TEST(peers_added_and_removed_at_runtime)
 	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ADMIN_PEER_CHANGE);
 	ck_assert_uint_eq(r->admin_peer_change->n_peers, 3);
 	dmlog__server_message__free_unpacked(r, NULL);
-	dmlogd_stop(&cl.d[gone], SIGTERM);
+	dmlogd_stop(&cl.p[gone].d, SIGTERM);
 	mark(&k, id++, 41);
 	r = peer_change(&admin, aid++, false, (uint64_t)leader + 1, 0, NULL);
 	ck_assert_ptr_nonnull(r);
@@ -780,14 +620,14 @@ START_TEST(peers_added_and_removed_at_runtime)
 	ck_assert_uint_eq(r->admin_peer_change->n_peers, 2);
 	dmlog__server_message__free_unpacked(r, NULL);
 	client_drop(&admin);
-	dmlogd_stop(&cl.d[leader], SIGTERM);
+	dmlogd_stop(&cl.p[leader].d, SIGTERM);
 	for (uint64_t x = 0; x < 20; x++)
 		ck_assert(!is_clean(&k, id++, x));
 	mark(&k, id++, 42);
 	client_drop(&k);
 	assert_converged(20000);
 	for (int i = 0; i < 4; i++)
-		if (cl.d[i].pid > 0)
+		if (cl.p[i].d.pid > 0)
 			expect_members(i, 2);
 }
 END_TEST
@@ -804,48 +644,23 @@ static size_t hello_frame(uint8_t *buf, size_t cap, uint64_t raft_id)
 	return peer_wire_hello(buf, cap, PEER_FRAME_HELLO, &h);
 }
 
-/* Reads exactly n bytes within timeout_ms. */
-static bool read_n(struct rawconn *c, uint8_t *p, size_t n, int timeout_ms)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		int rd;
-
-		if (SSL_pending(c->ssl) == 0) {
-			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-
-			if (poll(&pfd, 1, timeout_ms) <= 0)
-				return false;
-		}
-		rd = SSL_read(c->ssl, p + got, (int)(n - got));
-		if (rd <= 0)
-			return false;
-		got += (size_t)rd;
-	}
-	return true;
-}
-
 /* Connects to slot i's raft port as `who` of cdir and sends a HELLO for raft_id; true when the
  * peer answered WELCOME with status 0. *tls_ok tells whether the TLS handshake worked. */
 static bool raft_hello(int i, const char *cdir, const char *who, uint64_t raft_id, bool *tls_ok)
 {
-	char ca[400], cert[400], key[400];
 	uint8_t buf[1100], hdr[PEER_WIRE_HEADER], type, st[4];
 	uint32_t len;
 	size_t n;
 	struct rawconn c;
 	bool welcome = false;
 
-	snprintf(ca, sizeof(ca), "%s/ca.crt", cdir);
-	snprintf(cert, sizeof(cert), "%s/%s.crt", cdir, who);
-	snprintf(key, sizeof(key), "%s/%s.key", cdir, who);
-	*tls_ok = rawconn_open(&c, cl.d[i].raft_port, ca, cert, key) == 0;
+	*tls_ok = rawconn_open_as(&c, cl.p[i].d.raft_port, cdir, who) == 0;
 	n = hello_frame(buf, sizeof(buf), raft_id);
-	if (*tls_ok && n && rawconn_write(&c, buf, n) == 0 && read_n(&c, hdr, sizeof(hdr), 5000)) {
+	if (*tls_ok && n && rawconn_write(&c, buf, n) == 0 &&
+	    rawconn_read(&c, hdr, sizeof(hdr), 5000) == 0) {
 		peer_wire_parse_header(hdr, &type, &len);
-		welcome = type == PEER_FRAME_WELCOME && len >= 4 && read_n(&c, st, 4, 5000) &&
-			  (st[0] | st[1] | st[2] | st[3]) == 0;
+		welcome = type == PEER_FRAME_WELCOME && len >= 4 &&
+			  rawconn_read(&c, st, 4, 5000) == 0 && (st[0] | st[1] | st[2] | st[3]) == 0;
 	}
 	rawconn_close(&c);
 	return welcome;
@@ -866,11 +681,11 @@ START_TEST(raft_port_refuses_other_roles_and_identities)
 	/* A node certificate: TLS works (same CA), the role check closes it. */
 	ck_assert(!raft_hello(leader, certs, "node-node1", 9, &tls_ok));
 	ck_assert(tls_ok);
-	ck_assert_int_ge(dmlogd_log_count(&cl.d[leader],
+	ck_assert_int_ge(dmlogd_log_count(&cl.p[leader].d,
 					  "raft peer connection refused: certificate role node"), 1);
 	/* An admin certificate likewise. */
 	ck_assert(!raft_hello(leader, certs, "admin-admin", 9, &tls_ok));
-	ck_assert_int_ge(dmlogd_log_count(&cl.d[leader], "certificate role admin"), 1);
+	ck_assert_int_ge(dmlogd_log_count(&cl.p[leader].d, "certificate role admin"), 1);
 	/* A peer certificate from another CA: no TLS at all. */
 	snprintf(other, sizeof(other), "%s/other", certs);
 	ck_assert(!raft_hello(leader, other, "peer-dmlogd1", 1, &tls_ok));
@@ -880,14 +695,14 @@ START_TEST(raft_port_refuses_other_roles_and_identities)
 	ck_assert(!raft_hello(leader, certs, "peer-dmlogd5", (uint64_t)((leader + 1) % 3) + 1,
 			      &tls_ok));
 	ck_assert(tls_ok);
-	ck_assert_int_ge(dmlogd_log_count(&cl.d[leader], "belongs to certificate CN"), 1);
+	ck_assert_int_ge(dmlogd_log_count(&cl.p[leader].d, "belongs to certificate CN"), 1);
 	{
 		char who[32];
 		int f = (leader + 1) % 3;
 
 		snprintf(who, sizeof(who), "peer-dmlogd%d", f + 1);
 		ck_assert(!raft_hello(leader, certs, who, (uint64_t)f + 1, &tls_ok));
-		ck_assert_int_ge(dmlogd_log_count(&cl.d[leader], "new data directory"), 1);
+		ck_assert_int_ge(dmlogd_log_count(&cl.p[leader].d, "new data directory"), 1);
 	}
 	/* The group is unaffected. */
 	ck_assert_int_eq(agreed_leader(5000), leader);
@@ -900,18 +715,13 @@ START_TEST(five_peers_survive_two_kills)
 	uint64_t id = 10;
 	int leader, other;
 
-	cluster_start(5, NULL);
-	leader = agreed_leader(20000);
-	ck_assert_int_ge(leader, 0);
-	client_init(&k, "node-node1", 1);
-	k.at = leader;
-	create_log(&k, &id);
+	leader = start_with_log(5, NULL, 20000, &k, &id);
 	for (uint64_t x = 0; x < 20; x++)
 		mark(&k, id++, x);
 	/* Two of five gone, the leader among them: three still make a majority. */
 	other = (leader + 2) % 5;
-	dmlogd_stop(&cl.d[other], SIGKILL);
-	dmlogd_stop(&cl.d[leader], SIGKILL);
+	dmlogd_stop(&cl.p[other].d, SIGKILL);
+	dmlogd_stop(&cl.p[leader].d, SIGKILL);
 	for (uint64_t x = 0; x < 20; x++)
 		ck_assert(!is_clean(&k, id++, x));
 	mark(&k, id++, 99);
@@ -930,19 +740,14 @@ START_TEST(leader_without_majority_answers_no_read)
 	uint64_t id = 10;
 	int leader;
 
-	cluster_start(3, NULL);
-	leader = agreed_leader(15000);
-	ck_assert_int_ge(leader, 0);
-	client_init(&k, "node-node1", 1);
-	k.at = leader;
-	create_log(&k, &id);
+	leader = start_with_log(3, NULL, 15000, &k, &id);
 	mark(&k, id++, 5);
 	client_drop(&k);
 	ck_assert_int_eq(conn_as(&c, leader, "node-node1"), 0);
 	ck_assert_int_eq(rawconn_hello(&c, 2), 0);
 	for (int i = 0; i < 3; i++)
 		if (i != leader)
-			dmlogd_stop(&cl.d[i], SIGKILL);
+			dmlogd_stop(&cl.p[i].d, SIGKILL);
 	usleep(400 * 1000); /* past every promise its followers gave */
 	/* It may still believe it leads, but it has no read lease: no answer from its state. */
 	for (int n = 0; n < 5; n++) {
@@ -960,12 +765,8 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("replication");
-	TCase *tc = tcase_create("peers");
-	SRunner *sr;
-	int failed;
+	TCase *tc = testmain_tcase(s, "peers", setup, teardown, 180);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, three_peers_elect_and_followers_redirect);
 	tcase_add_test(tc, leader_kill9_loses_no_acknowledged_mark);
 	tcase_add_test(tc, follower_kill9_writes_go_on);
@@ -975,10 +776,5 @@ int main(void)
 	tcase_add_test(tc, raft_port_refuses_other_roles_and_identities);
 	tcase_add_test(tc, five_peers_survive_two_kills);
 	tcase_add_test(tc, leader_without_majority_answers_no_read);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

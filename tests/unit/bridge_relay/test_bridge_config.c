@@ -10,6 +10,9 @@
 
 #include "bridge_config.h"
 #include "log.h"
+#include "testcerts.h"
+#include "testdir.h"
+#include "testmain.h"
 
 #define EXAMPLE_INI DMLOG_SOURCE_DIR "/deploy/dmlog-bridge.ini"
 
@@ -17,45 +20,14 @@ static char dir[64], ini[128], certs[128];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/dmlog-bcfg-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(testdir_make(dir, sizeof(dir), "bcfg"), 0);
 	snprintf(ini, sizeof(ini), "%s/dmlog-bridge.ini", dir);
 	snprintf(certs, sizeof(certs), "%s/tls", dir);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
+	ck_assert_int_eq(testdir_remove(dir), 0);
 }
 
 static void expect_bad(const char *name, const char *value, const char *what)
@@ -183,7 +155,8 @@ START_TEST(command_line_file_and_reload)
 			"--keepalive=500ms", NULL};
 	char *bad[] = {"dmlog-bridge", "--config", ini, "--servrs=a:1", NULL};
 
-	write_file(ini, "[dmlog-bridge]\nservers = 10.1.1.1:7788 # the leader\nlog_level = info\n");
+	testdir_write(ini,
+		      "[dmlog-bridge]\nservers = 10.1.1.1:7788 # the leader\nlog_level = info\n");
 	ck_assert_msg(bridge_config_from_args(&cfg, 6, argv, &action, err, sizeof(err)) == 0, "%s",
 		      err);
 	ck_assert_int_eq(action, OPTAB_ACTION_RUN);
@@ -193,7 +166,7 @@ START_TEST(command_line_file_and_reload)
 	ck_assert_int_eq(cfg.log_level, LOG_LEVEL_INFO);
 	ck_assert_str_eq(cfg.src.path, ini);
 
-	write_file(ini, "servers = 10.1.1.2:7788\nrcvbuf = 16M\nlog_level = debug\n");
+	testdir_write(ini, "servers = 10.1.1.2:7788\nrcvbuf = 16M\nlog_level = debug\n");
 	ck_assert_int_eq(bridge_config_reload(&cfg, &changed, &ignored, err, sizeof(err)), 0);
 	bridge_config_mask_names(changed, names, sizeof(names));
 	ck_assert_str_eq(names, "servers,log_level");
@@ -203,7 +176,7 @@ START_TEST(command_line_file_and_reload)
 	ck_assert_int_eq(cfg.rcvbuf, 8 * 1024 * 1024);
 	ck_assert_str_eq(cfg.transport, "dgram:/tmp/x.sock"); /* the command line still wins */
 
-	write_file(ini, "[dmlogd]\n");
+	testdir_write(ini, "[dmlogd]\n");
 	ck_assert_int_eq(bridge_config_reload(&cfg, &changed, &ignored, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_msg(strstr(err, ":1: unknown section [dmlogd] (only [dmlog-bridge])") != NULL,
@@ -219,13 +192,11 @@ END_TEST
 
 START_TEST(node_certificate_is_checked)
 {
-	char cmd[512], path[256], name[64], err[512];
+	char path[256], name[64], err[512];
 	struct bridge_config cfg;
 	FILE *out = tmpfile(), *errout = tmpfile();
 
-	snprintf(cmd, sizeof(cmd), "%s/deploy/dmlog-certs.sh %s dev >/dev/null", DMLOG_SOURCE_DIR,
-		 certs);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(testcerts_make(certs, "dev", NULL), 0);
 	snprintf(path, sizeof(path), "%s/node-node1.crt", certs);
 	ck_assert_int_eq(bridge_config_node_identity(path, name, sizeof(name), err, sizeof(err)),
 			 0);
@@ -265,7 +236,7 @@ END_TEST
 
 START_TEST(example_file_is_what_the_table_generates)
 {
-	char *text = slurp(EXAMPLE_INI);
+	char *text = testdir_read(EXAMPLE_INI);
 	char *gen = NULL, *p;
 	size_t len = 0;
 	FILE *f = open_memstream(&gen, &len);
@@ -285,7 +256,7 @@ START_TEST(example_file_is_what_the_table_generates)
 		if (sscanf(p + 2, "%63[a-z_] =", key) == 1)
 			p[1] = ' ';
 	}
-	write_file(ini, text);
+	testdir_write(ini, text);
 	ck_assert_int_eq(bridge_config_init(&cfg), 0);
 	ck_assert_int_eq(bridge_config_init(&def), 0);
 	ck_assert_msg(bridge_config_load_file(&cfg, ini, err, sizeof(err)) == 0, "%s", err);
@@ -302,26 +273,18 @@ END_TEST
 static Suite *bridge_config_suite(void)
 {
 	Suite *s = suite_create("bridge_config");
-	TCase *tc = tcase_create("config");
+	TCase *tc = testmain_tcase(s, "config", setup, teardown, 0);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, defaults_and_table);
 	tcase_add_test(tc, values_and_rules);
 	tcase_add_test(tc, relay_options_come_from_the_settings);
 	tcase_add_test(tc, command_line_file_and_reload);
 	tcase_add_test(tc, node_certificate_is_checked);
 	tcase_add_test(tc, example_file_is_what_the_table_generates);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(bridge_config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testmain_run(bridge_config_suite());
 }

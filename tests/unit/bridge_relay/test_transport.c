@@ -16,6 +16,8 @@
 
 #include <event2/event.h>
 
+#include "testdir.h"
+#include "testmain.h"
 #include "transport.h"
 
 static char dir[64], path[96];
@@ -39,8 +41,7 @@ static void on_datagram(struct transport *t, const uint8_t *buf, size_t len, voi
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/dmlog-transport-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(testdir_make(dir, sizeof(dir), "transport"), 0);
 	snprintf(path, sizeof(path), "%s/k.sock", dir);
 	base = event_base_new();
 	ck_assert_ptr_nonnull(base);
@@ -49,11 +50,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[128];
-
 	event_base_free(base);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(testdir_remove(dir), 0);
 }
 
 /* Runs the loop until the callback saw want datagrams (at most 2 s). */
@@ -263,25 +261,17 @@ END_TEST
 static Suite *transport_suite(void)
 {
 	Suite *s = suite_create("bridge_transport");
-	TCase *tc = tcase_create("transport");
+	TCase *tc = testmain_tcase(s, "transport", setup, teardown, 0);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, dgram_listener_delivers_and_the_newest_peer_wins);
 	tcase_add_test(tc, dgram_listener_replaces_a_stale_socket_but_not_a_file);
 	tcase_add_test(tc, pause_stops_delivery_until_resumed);
 	tcase_add_test(tc, replies_queue_behind_a_full_peer_in_order);
 	tcase_add_test(tc, netlink_opens_or_says_why_not);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(transport_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testmain_run(transport_suite());
 }

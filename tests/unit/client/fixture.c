@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "harness.h"
+#include "testmain.h"
 
 struct event_base *fixture_base;
 int fixture_completed;
@@ -26,6 +27,11 @@ void fixture_teardown(void)
 	event_base_loop(fixture_base, EVLOOP_NONBLOCK);
 	event_base_free(fixture_base);
 	fixture_base = NULL;
+}
+
+TCase *fixture_tcase(Suite *s, const char *name, double timeout_s)
+{
+	return testmain_tcase(s, name, fixture_setup, fixture_teardown, timeout_s);
 }
 
 struct dmlog_async *fixture_client(const struct dmlog_options *o)

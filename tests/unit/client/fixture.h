@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <check.h>
+
 #include <dmlog/async.h>
 
 #include "fake_server.h"
@@ -20,6 +22,10 @@ extern const struct dmlog_log_ref fixture_log;
 
 void fixture_setup(void);
 void fixture_teardown(void);
+
+/* A test case named name in s, run with fixture_setup/fixture_teardown around each test and
+ * timeout_s seconds for each. */
+TCase *fixture_tcase(Suite *s, const char *name, double timeout_s);
 
 /* A handle on fixture_base (failing the test if it cannot be made). */
 struct dmlog_async *fixture_client(const struct dmlog_options *o);

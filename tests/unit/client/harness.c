@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <check.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,10 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+
+#include "testcerts.h"
+#include "testdir.h"
+#include "testmain.h"
 
 struct harness_certs harness_certs;
 
@@ -30,38 +33,39 @@ static void harness_fill(struct harness_identity *id, const char *dir)
 static void harness_make(const char *sub, struct harness_identity *id)
 {
 	char dir[PATH_MAX + 16];
-	char cmd[2 * PATH_MAX + 64];
 
 	snprintf(dir, sizeof(dir), "%s/%s", harness_certs.dir, sub);
-	snprintf(cmd, sizeof(cmd), "'%s/deploy/dmlog-certs.sh' '%s' dev >/dev/null",
-		 DMLOG_SOURCE_DIR, dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "harness: '%s' failed\n", cmd);
+	if (testcerts_make(dir, "dev", NULL) != 0)
 		exit(1);
-	}
 	harness_fill(id, dir);
 }
 
 void harness_certs_create(void)
 {
-	snprintf(harness_certs.dir, sizeof(harness_certs.dir), "/tmp/dmlog-client-test.XXXXXX");
-	if (!mkdtemp(harness_certs.dir)) {
-		perror("harness: mkdtemp");
+	int rc = testdir_make(harness_certs.dir, sizeof(harness_certs.dir), "client-test");
+
+	if (rc != 0) {
+		fprintf(stderr, "harness: mkdtemp: %s\n", strerror(-rc));
 		exit(1);
 	}
 	harness_make("good", &harness_certs.good);
 	harness_make("other", &harness_certs.other);
 }
 
-static int harness_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 void harness_certs_remove(void)
 {
 	if (harness_certs.dir[0])
-		nftw(harness_certs.dir, harness_rm, 16, FTW_DEPTH | FTW_PHYS);
+		testdir_remove(harness_certs.dir);
+}
+
+int harness_run(Suite *s)
+{
+	int rc;
+
+	harness_certs_create();
+	rc = testmain_run(s);
+	harness_certs_remove();
+	return rc;
 }
 
 void harness_server_config(struct fake_server_config *cfg)

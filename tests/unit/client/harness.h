@@ -3,13 +3,16 @@
  * harness_certs_create() runs deploy/dmlog-certs.sh into a fresh temporary directory twice:
  * "good" (the CA everyone trusts, a server certificate for localhost/127.0.0.1, node and admin
  * certificates) and "other" (an unrelated CA with its own certificates, for wrong-CA cases).
- * Call it once from main() before running the suite, and harness_certs_remove() after.
+ * Call it once from main() before running the suite, and harness_certs_remove() after; or let
+ * harness_run() do all three.
  */
 #ifndef DMLOG_TESTS_CLIENT_HARNESS_H
 #define DMLOG_TESTS_CLIENT_HARNESS_H
 
 #include <limits.h>
 #include <stdbool.h>
+
+#include <check.h>
 
 #include <dmlog/async.h>
 
@@ -36,6 +39,10 @@ extern struct harness_certs harness_certs;
 /* Creates the certificates; exits the process if that fails. */
 void harness_certs_create(void);
 void harness_certs_remove(void);
+
+/* main() of a suite that needs the certificates: creates them, runs s (see testmain_run()),
+ * removes them; returns the exit status. */
+int harness_run(Suite *s);
 
 /* A zeroed server configuration with the good server certificate, trusting the good CA. */
 void harness_server_config(struct fake_server_config *cfg);

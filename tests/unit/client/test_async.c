@@ -528,53 +528,32 @@ static Suite *async_suite(void)
 	Suite *s = suite_create("client_async");
 	TCase *t;
 
-	t = tcase_create("requests");
-	tcase_add_checked_fixture(t, fixture_setup, fixture_teardown);
-	tcase_set_timeout(t, 60);
+	t = fixture_tcase(s, "requests", 60);
 	tcase_add_test(t, every_request_type_round_trips_field_by_field);
 	tcase_add_test(t, client_ids_differ_between_handles);
 	tcase_add_test(t, invalid_requests_are_refused_without_a_callback);
 	tcase_add_test(t, max_in_flight_bounds_pending_requests);
 	tcase_add_test(t, callbacks_may_submit_new_requests);
 	tcase_add_test(t, delayed_answers_still_arrive);
-	suite_add_tcase(s, t);
 
-	t = tcase_create("pipelining");
-	tcase_add_checked_fixture(t, fixture_setup, fixture_teardown);
-	tcase_set_timeout(t, 90);
+	t = fixture_tcase(s, "pipelining", 90);
 	tcase_add_test(t, pipelined_requests_answered_in_order);
 	tcase_add_test(t, pipelined_requests_answered_out_of_order);
-	suite_add_tcase(s, t);
 
-	t = tcase_create("failures");
-	tcase_add_checked_fixture(t, fixture_setup, fixture_teardown);
-	tcase_set_timeout(t, 60);
+	t = fixture_tcase(s, "failures", 60);
 	tcase_add_test(t, deadline_expiry_reports_etimedout_with_a_message);
 	tcase_add_test(t, requests_without_deadline_wait_until_freed);
 	tcase_add_test(t, server_error_carries_its_errno_and_message);
-	suite_add_tcase(s, t);
 
-	t = tcase_create("teardown");
-	tcase_add_checked_fixture(t, fixture_setup, fixture_teardown);
-	tcase_set_timeout(t, 60);
+	t = fixture_tcase(s, "teardown", 60);
 	tcase_add_test(t, free_with_pending_requests_cancels_each_once);
 	tcase_add_test(t, free_from_inside_a_callback_is_safe);
-	suite_add_tcase(s, t);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	/* As <dmlog/async.h> asks of applications. */
 	signal(SIGPIPE, SIG_IGN);
-	harness_certs_create();
-	sr = srunner_create(async_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_certs_remove();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run(async_suite());
 }

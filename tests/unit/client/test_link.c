@@ -380,41 +380,26 @@ static Suite *link_suite(void)
 	Suite *s = suite_create("client_link");
 	TCase *t;
 
-	t = tcase_create("redirects");
-	tcase_add_checked_fixture(t, fixture_setup, fixture_teardown);
-	tcase_set_timeout(t, 60);
+	t = fixture_tcase(s, "redirects", 60);
 	tcase_add_test(t, not_leader_redirect_followed_with_the_same_id);
 	tcase_add_test(t, not_leader_on_hello_redirects_before_any_request);
 	tcase_add_test(t, unknown_leader_moves_on_to_the_next_server);
 	tcase_add_test(t, redirect_loop_fails_with_eloop);
 	tcase_add_test(t, hello_redirect_loop_is_bounded);
-	suite_add_tcase(s, t);
 
-	t = tcase_create("reconnects");
-	tcase_add_checked_fixture(t, fixture_setup, fixture_teardown);
-	tcase_set_timeout(t, 60);
+	t = fixture_tcase(s, "reconnects", 60);
 	tcase_add_test(t, dropped_connection_resends_the_same_id_and_is_answered_once);
 	tcase_add_test(t, server_closing_after_some_answers_loses_nothing);
 	tcase_add_test(t, unreachable_first_server_then_second_answers);
 	tcase_add_test(t, reconnects_when_the_server_comes_up_later);
 	tcase_add_test(t, deadline_while_unreachable_names_the_connection_error);
 	tcase_add_test(t, hello_refusal_fails_requests_at_once);
-	suite_add_tcase(s, t);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	/* As <dmlog/async.h> asks of applications. */
 	signal(SIGPIPE, SIG_IGN);
-	harness_certs_create();
-	sr = srunner_create(link_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_certs_remove();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run(link_suite());
 }

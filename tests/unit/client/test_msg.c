@@ -8,6 +8,7 @@
 #include "cases.h"
 #include "frame.h"
 #include "msg.h"
+#include "testmain.h"
 
 /* Encodes req, checks the frame header, and decodes the message back. */
 static Dmlog__ClientMessage *round_trip(const struct dmlog_request *req, uint64_t id)
@@ -220,8 +221,6 @@ int main(void)
 {
 	Suite *s = suite_create("client_msg");
 	TCase *t = tcase_create("msg");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(t, every_request_type_encodes_field_by_field);
 	tcase_add_test(t, ctr_without_args_sends_an_empty_string);
@@ -233,9 +232,5 @@ int main(void)
 	tcase_add_test(t, dup_copies_everything_into_one_block);
 	tcase_add_test(t, op_names);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "testmain.h"
 
 static struct dmlog_options base_options(void)
 {
@@ -124,8 +125,6 @@ int main(void)
 {
 	Suite *s = suite_create("client_options");
 	TCase *t = tcase_create("options");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(t, defaults_fill_every_zero_field);
 	tcase_add_test(t, strings_are_copied);
@@ -133,9 +132,5 @@ int main(void)
 	tcase_add_test(t, addresses_parse_or_are_refused);
 	tcase_add_test(t, bounds_are_checked);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "reqtab.h"
+#include "testmain.h"
 
 #define N 5000
 
@@ -52,14 +53,8 @@ int main(void)
 {
 	Suite *s = suite_create("client_reqtab");
 	TCase *t = tcase_create("reqtab");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(t, finds_by_id_and_keeps_id_order_through_removals);
 	suite_add_tcase(s, t);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

@@ -405,14 +405,5 @@ static Suite *sync_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	harness_certs_create();
-	sr = srunner_create(sync_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_certs_remove();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run(sync_suite());
 }

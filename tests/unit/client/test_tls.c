@@ -15,23 +15,8 @@
 
 #include <dmlog/async.h>
 
+#include "fixture.h"
 #include "harness.h"
-
-static struct event_base *base;
-
-static void setup(void)
-{
-	base = event_base_new();
-	ck_assert_ptr_nonnull(base);
-}
-
-static void teardown(void)
-{
-	/* Let libevent finish releasing what the handles closed. */
-	event_base_loop(base, EVLOOP_NONBLOCK);
-	event_base_loop(base, EVLOOP_NONBLOCK);
-	event_base_free(base);
-}
 
 struct one {
 	bool done;
@@ -59,13 +44,13 @@ static bool one_done(void *arg)
 static int ping_with(const struct dmlog_options *o, char *errmsg, long long *ms)
 {
 	char err[DMLOG_ERRMSG_SIZE];
-	struct dmlog_async *ac = dmlog_async_new(base, o, err);
+	struct dmlog_async *ac = dmlog_async_new(fixture_base, o, err);
 	struct one one = { 0 };
 	long long start = harness_now_ms();
 
 	ck_assert_msg(ac != NULL, "dmlog_async_new: %s", err);
 	ck_assert_int_eq(dmlog_async_ping(ac, on_one, &one), 0);
-	ck_assert(harness_run_until(base, one_done, &one, 15000));
+	ck_assert(harness_run_until(fixture_base, one_done, &one, 15000));
 	if (ms)
 		*ms = harness_now_ms() - start;
 	snprintf(errmsg, DMLOG_ERRMSG_SIZE, "%s", one.errmsg);
@@ -306,38 +291,38 @@ START_TEST(creation_errors_say_what_is_wrong)
 
 	harness_options(&o, "127.0.0.1:7788");
 	o.ca_file = "/nonexistent/ca.crt";
-	ck_assert_ptr_null(dmlog_async_new(base, &o, err));
+	ck_assert_ptr_null(dmlog_async_new(fixture_base, &o, err));
 	ck_assert_str_eq(err, "tls: ca_file /nonexistent/ca.crt: No such file or directory");
 
 	harness_options(&o, "127.0.0.1:7788");
 	o.key_file = harness_certs.good.admin_key;
-	ck_assert_ptr_null(dmlog_async_new(base, &o, err));
+	ck_assert_ptr_null(dmlog_async_new(fixture_base, &o, err));
 	ck_assert_msg(strstr(err, "tls: key_file ") == err, "%s", err);
 	ck_assert_msg(strstr(err, "mismatch"), "%s", err);
 
 	harness_options(&o, "127.0.0.1:7788");
 	o.cert_file = harness_certs.good.ca;
 	o.ca_file = harness_certs.good.node_key;
-	ck_assert_ptr_null(dmlog_async_new(base, &o, err));
+	ck_assert_ptr_null(dmlog_async_new(fixture_base, &o, err));
 	ck_assert_msg(strstr(err, "tls: ca_file "), "%s", err);
 
 	harness_options(&o, NULL);
-	ck_assert_ptr_null(dmlog_async_new(base, &o, err));
+	ck_assert_ptr_null(dmlog_async_new(fixture_base, &o, err));
 	ck_assert_str_eq(err, "options: no server given");
 
 	harness_options(&o, "dmlogd1");
-	ck_assert_ptr_null(dmlog_async_new(base, &o, err));
+	ck_assert_ptr_null(dmlog_async_new(fixture_base, &o, err));
 	ck_assert_str_eq(err, "options: server 'dmlogd1': expected host:port or [ipv6]:port");
 
 	harness_options(&o, "127.0.0.1:7788");
 	o.ca_file = NULL;
-	ck_assert_ptr_null(dmlog_async_new(base, &o, err));
+	ck_assert_ptr_null(dmlog_async_new(fixture_base, &o, err));
 	ck_assert_str_eq(err, "options: ca_file is required");
 
 	harness_options(&o, "127.0.0.1:7788");
 	ck_assert_ptr_null(dmlog_async_new(NULL, &o, err));
 	ck_assert_str_eq(err, "dmlog_async_new: no event_base");
-	ck_assert_ptr_null(dmlog_async_new(base, NULL, NULL));
+	ck_assert_ptr_null(dmlog_async_new(fixture_base, NULL, NULL));
 }
 END_TEST
 
@@ -346,9 +331,7 @@ static Suite *tls_suite(void)
 	Suite *s = suite_create("client_tls");
 	TCase *t;
 
-	t = tcase_create("certificates");
-	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_set_timeout(t, 60);
+	t = fixture_tcase(s, "certificates", 60);
 	tcase_add_test(t, good_certificates_connect);
 	tcase_add_test(t, localhost_name_is_resolved_and_verified);
 	tcase_add_test(t, server_certificate_from_another_ca_is_refused);
@@ -358,30 +341,17 @@ static Suite *tls_suite(void)
 	tcase_add_test(t, server_with_a_client_only_certificate_is_refused);
 	tcase_add_test(t, one_refusing_server_does_not_fail_the_others);
 	tcase_add_test(t, every_server_refusing_fails_after_trying_each);
-	suite_add_tcase(s, t);
 
-	t = tcase_create("connecting");
-	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_set_timeout(t, 60);
+	t = fixture_tcase(s, "connecting", 60);
 	tcase_add_test(t, connection_refused_names_the_address);
 	tcase_add_test(t, silent_server_hits_the_connect_timeout);
 	tcase_add_test(t, creation_errors_say_what_is_wrong);
-	suite_add_tcase(s, t);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	/* As <dmlog/async.h> asks of applications. */
 	signal(SIGPIPE, SIG_IGN);
-	harness_certs_create();
-	sr = srunner_create(tls_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	harness_certs_remove();
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run(tls_suite());
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "frame.h"
+#include "testmain.h"
 
 START_TEST(header_is_big_endian)
 {
@@ -187,8 +188,6 @@ int main(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc = tcase_create("frame");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, header_is_big_endian);
 	tcase_add_test(tc, length_limits);
@@ -199,9 +198,5 @@ int main(void)
 	tcase_add_test(tc, byte_by_byte);
 	tcase_add_test(tc, one_frame_per_call);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

@@ -1,5 +1,6 @@
 /* test_peer_wire.c: unit tests of the peer connection framing (server/peer_wire.h). */
 #include "peer_wire.h"
+#include "testmain.h"
 
 #include <check.h>
 #include <errno.h>
@@ -152,8 +153,6 @@ int main(void)
 {
 	Suite *s = suite_create("peer_wire");
 	TCase *tc = tcase_create("frames");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_hello_and_welcome_round_trip);
 	tcase_add_test(tc, test_every_truncation_and_trailing_byte_is_refused);
@@ -162,9 +161,5 @@ int main(void)
 	tcase_add_test(tc, test_ping_and_pong_round_trip);
 	tcase_add_test(tc, test_header_carries_24_bit_lengths);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

@@ -6,11 +6,13 @@
  * base is thread-enabled (evthread_use_pthreads) as raftsvc.h requires.
  */
 #include "raftsvc.h"
+#include "testdir.h"
+#include "testport.h"
+#include "testmain.h"
 
 #include <check.h>
 #include <errno.h>
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -270,19 +272,9 @@ static void h_tick(evutil_socket_t fd, short what, void *arg)
 
 static int free_port(void)
 {
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
-	int fd, port;
+	int port = testport_free();
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
+	ck_assert_int_gt(port, 0);
 	return port;
 }
 
@@ -291,8 +283,7 @@ static void h_init(struct harness *h, struct tfsm *f)
 	struct timeval tv = { 0, 5000 };
 
 	memset(h, 0, sizeof(*h));
-	snprintf(h->dir, sizeof(h->dir), "/tmp/test_raftsvc-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(h->dir));
+	ck_assert_int_eq(testdir_make(h->dir, sizeof(h->dir), "raftsvc"), 0);
 	snprintf(h->data_dir, sizeof(h->data_dir), "%s/raft", h->dir);
 	snprintf(h->address, sizeof(h->address), "127.0.0.1:%d", free_port());
 	ck_assert_int_eq(evthread_use_pthreads(), 0);
@@ -321,19 +312,11 @@ static void h_set_fsm(struct harness *h, struct tfsm *f)
 	h->cfg.fsm.arg = f;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void h_destroy(struct harness *h)
 {
 	event_free(h->tick);
 	event_base_free(h->base);
-	nftw(h->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_remove(h->dir);
 }
 
 static struct raftsvc *h_start(struct harness *h)
@@ -1213,11 +1196,5 @@ static Suite *raftsvc_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(raftsvc_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testmain_run(raftsvc_suite());
 }

@@ -13,7 +13,6 @@
 #include <check.h>
 #include <errno.h>
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -27,11 +26,11 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "testcerts.h"
+#include "testdir.h"
+#include "testport.h"
 #include "tls.h"
-
-#ifndef DMLOG_SOURCE_DIR
-#error "DMLOG_SOURCE_DIR must name the source tree"
-#endif
+#include "testmain.h"
 
 #define MAXV 4
 
@@ -124,18 +123,9 @@ static uint64_t now_ms(void)
 
 static int free_port(void)
 {
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+	int port = testport_free();
 
-	ck_assert_int_ge(fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
+	ck_assert_int_gt(port, 0);
 	return port;
 }
 
@@ -165,16 +155,14 @@ static int authorize(void *arg, const struct peer_info *who, char *why, size_t w
 static void setup(void)
 {
 	struct timeval tv = {0, 5000};
-	char cmd[1024];
+	char tls[96];
 
 	memset(&g, 0, sizeof(g));
-	snprintf(g.dir, sizeof(g.dir), "/tmp/test_raftsvc_group-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(g.dir));
-	snprintf(cmd, sizeof(cmd),
-		 "S=%s/deploy/dmlog-certs.sh; D='%s/tls'; $S $D ca >/dev/null && "
-		 "for p in dmlogd1 dmlogd2 dmlogd3 dmlogd4; do $S $D peer $p >/dev/null || exit 1; done",
-		 DMLOG_SOURCE_DIR, g.dir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(testdir_make(g.dir, sizeof(g.dir), "raftsvc-group"), 0);
+	snprintf(tls, sizeof(tls), "%s/tls", g.dir);
+	ck_assert_int_eq(testcerts_make(tls, "ca", "peer dmlogd1", "peer dmlogd2", "peer dmlogd3",
+					"peer dmlogd4", NULL),
+			 0);
 	ck_assert_int_eq(evthread_use_pthreads(), 0);
 	g.base = event_base_new();
 	g.tick = event_new(g.base, -1, EV_PERSIST, h_tick, NULL);
@@ -199,14 +187,6 @@ static void setup(void)
 	}
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
 	for (int i = 0; i < MAXV; i++) {
@@ -217,7 +197,7 @@ static void teardown(void)
 	}
 	event_free(g.tick);
 	event_base_free(g.base);
-	nftw(g.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	testdir_remove(g.dir);
 }
 
 /* Starts voter i in a group of the first n voters (join: with no configuration). */
@@ -549,8 +529,6 @@ int main(void)
 {
 	Suite *s = suite_create("raftsvc_group");
 	TCase *tc = tcase_create("three voters");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
@@ -561,9 +539,5 @@ int main(void)
 	tcase_add_test(tc, test_transfer_hands_leadership_over);
 	tcase_add_test(tc, test_refused_peer_stays_out);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

@@ -9,6 +9,7 @@
 #include "dmlog.pb-c.h"
 #include "fsm.h"
 #include "snapbuf.h"
+#include "testmain.h"
 
 #define UUID "LVM-fsm-test"
 
@@ -360,8 +361,6 @@ int main(void)
 {
 	Suite *s = suite_create("fsm");
 	TCase *tc = tcase_create("fsm");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, batch_applies_in_order_and_stores_results);
 	tcase_add_test(tc, retry_is_not_applied_twice);
@@ -371,9 +370,5 @@ int main(void)
 	tcase_add_test(tc, corrupt_snapshot_refused);
 	tcase_add_test(tc, dedup_window_and_eviction);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }

@@ -10,6 +10,9 @@
 
 #include "config.h"
 #include "log.h"
+#include "testcerts.h"
+#include "testdir.h"
+#include "testmain.h"
 
 #define EXAMPLE_INI DMLOG_SOURCE_DIR "/deploy/dmlogd.ini"
 
@@ -18,33 +21,20 @@ static char ini[128];
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/dmlog-config-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(testdir_make(dir, sizeof(dir), "config"), 0);
 	snprintf(ini, sizeof(ini), "%s/dmlogd.ini", dir);
 }
 
 static void teardown(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
+	ck_assert_int_eq(testdir_remove(dir), 0);
 }
 
 /* Loads text as a file on top of the defaults; returns the result, error in err. */
 static int load_text(struct config *cfg, const char *text, char *err, size_t len)
 {
 	ck_assert_int_eq(config_init(cfg), 0);
-	write_file(ini, text);
+	testdir_write(ini, text);
 	return config_load_file(cfg, ini, err, len);
 }
 
@@ -462,7 +452,7 @@ START_TEST(test_args_file_then_overrides)
 			"2M", "--log_timestamps", "--idle_timeout", "5s", "--log-timestamps=no",
 			NULL};
 
-	write_file(ini, "listen = 127.0.0.1:9000\nmax_frame = 64K\nid = dmlogd7\n");
+	testdir_write(ini, "listen = 127.0.0.1:9000\nmax_frame = 64K\nid = dmlogd7\n");
 	ck_assert_msg(config_from_args(&cfg, 10, argv, &action, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(action, CONFIG_ACTION_RUN);
 	ck_assert_str_eq(cfg.listen, "127.0.0.1:9001");
@@ -513,7 +503,7 @@ START_TEST(test_args_errors)
 	char *a5[] = {"dmlogd", "--config", ini, "--heartbeat=1s", NULL};
 	char *a6[] = {"dmlogd", "--", NULL};
 
-	write_file(ini, "");
+	testdir_write(ini, "");
 	ck_assert_int_eq(config_from_args(&cfg, 2, a1, &action, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "unknown option '--lisen' (did you mean '--listen'?)");
 	config_free(&cfg);
@@ -639,12 +629,10 @@ START_TEST(test_check_config_loads_tls)
 {
 	static char out[4096], errout[1024];
 	struct config cfg;
-	char cmd[512], path[256], err[256];
+	char path[256], err[256];
 
-	snprintf(cmd, sizeof(cmd), "%s/deploy/dmlog-certs.sh %s/tls dev >/dev/null && "
-		 "%s/deploy/dmlog-certs.sh %s/tls peer dmlogd2 >/dev/null",
-		 DMLOG_SOURCE_DIR, dir, DMLOG_SOURCE_DIR, dir);
-	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/tls", dir);
+	ck_assert_int_eq(testcerts_make(path, "dev", "peer dmlogd2", NULL), 0);
 	ck_assert_int_eq(config_init(&cfg), 0);
 	snprintf(path, sizeof(path), "%s/tls/ca.crt", dir);
 	ck_assert_int_eq(config_set(&cfg, "ca_file", path, err, sizeof(err)), 0);
@@ -724,7 +712,7 @@ START_TEST(test_reload_applies_only_reloadable)
 	char err[512], names[256];
 	char *argv[] = {"dmlogd", "--config", ini, "--max_connections=50", NULL};
 
-	write_file(ini, "listen = 127.0.0.1:9000\nlog_level = notice\n");
+	testdir_write(ini, "listen = 127.0.0.1:9000\nlog_level = notice\n");
 	ck_assert_msg(config_from_args(&cfg, 4, argv, &action, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(cfg.max_connections, 50);
 
@@ -733,7 +721,7 @@ START_TEST(test_reload_applies_only_reloadable)
 	ck_assert_uint_eq(res.changed, 0);
 	ck_assert_uint_eq(res.ignored, 0);
 
-	write_file(ini, "listen = 127.0.0.1:9100\n"
+	testdir_write(ini, "listen = 127.0.0.1:9100\n"
 			"log_level = debug\n"
 			"ca_file = /new/ca.crt\n"
 			"max_connections = 10\n"
@@ -754,7 +742,7 @@ START_TEST(test_reload_applies_only_reloadable)
 	ck_assert_str_eq(names, "none");
 
 	/* A broken file changes nothing. */
-	write_file(ini, "log_level = info\nlisten = nope\n");
+	testdir_write(ini, "log_level = info\nlisten = nope\n");
 	ck_assert_int_eq(config_reload(&cfg, &res, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, ":2: listen: 'nope' is not HOST:PORT") != NULL, "%s", err);
 	ck_assert_uint_eq(res.changed, 0);
@@ -770,27 +758,9 @@ END_TEST
 
 /* ---- deploy/dmlogd.ini ---- */
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
 START_TEST(test_example_file_lists_every_key_at_its_default)
 {
-	char *text = slurp(EXAMPLE_INI), *line, *save = NULL;
+	char *text = testdir_read(EXAMPLE_INI), *line, *save = NULL;
 	unsigned count[CONFIG__COUNT] = {0};
 
 	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -819,7 +789,7 @@ END_TEST
 
 START_TEST(test_example_file_is_what_the_table_generates)
 {
-	char *text = slurp(EXAMPLE_INI);
+	char *text = testdir_read(EXAMPLE_INI);
 	char *gen = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&gen, &len);
@@ -837,7 +807,7 @@ END_TEST
 
 START_TEST(test_example_file_uncommented_gives_defaults)
 {
-	char *text = slurp(EXAMPLE_INI), *p;
+	char *text = testdir_read(EXAMPLE_INI), *p;
 	struct config cfg, def;
 	char err[512];
 
@@ -904,11 +874,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testmain_run(config_suite());
 }

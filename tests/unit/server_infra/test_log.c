@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "testmain.h"
 
 static FILE *capture;
 
@@ -229,9 +230,8 @@ END_TEST
 static Suite *log_suite(void)
 {
 	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("log");
+	TCase *tc = testmain_tcase(s, "log", setup, teardown, 0);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_plain_line_format);
 	tcase_add_test(tc, test_level_filters_and_skips_argument_evaluation);
 	tcase_add_test(tc, test_levels_are_syslog_priorities);
@@ -246,17 +246,10 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_short_uuid_is_last_8);
 	tcase_add_test(tc, test_syslog_target_switches_and_back);
 	tcase_add_test(tc, test_ident_and_errno_preserved);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(log_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testmain_run(log_suite());
 }

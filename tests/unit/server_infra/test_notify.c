@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "testdir.h"
+#include "testmain.h"
 
 static int sock = -1;
 static char dir[64];
@@ -38,8 +40,7 @@ static void bind_notify(const char *name)
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/dmlog-notify-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(testdir_make(dir, sizeof(dir), "notify"), 0);
 	snprintf(path, sizeof(path), "%s/notify", dir);
 }
 
@@ -48,8 +49,7 @@ static void teardown(void)
 	if (sock >= 0)
 		close(sock);
 	sock = -1;
-	unlink(path);
-	rmdir(dir);
+	testdir_remove(dir);
 	unsetenv("NOTIFY_SOCKET");
 }
 
@@ -161,9 +161,8 @@ END_TEST
 static Suite *notify_suite(void)
 {
 	Suite *s = suite_create("notify");
-	TCase *tc = tcase_create("notify");
+	TCase *tc = testmain_tcase(s, "notify", setup, teardown, 0);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_unset_socket_is_a_no_op);
 	tcase_add_test(tc, test_ready_with_status_on_a_path);
 	tcase_add_test(tc, test_abstract_socket);
@@ -171,17 +170,10 @@ static Suite *notify_suite(void)
 	tcase_add_test(tc, test_status_newlines_cannot_inject);
 	tcase_add_test(tc, test_bad_socket_values);
 	tcase_add_test(tc, test_oversized_message_refused);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(notify_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return testmain_run(notify_suite());
 }

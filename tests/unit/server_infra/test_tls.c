@@ -17,6 +17,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "testcerts.h"
+#include "testdir.h"
+#include "testmain.h"
 #include "tls.h"
 
 static char dir[64];
@@ -62,16 +65,14 @@ static void make_certs(void)
 	char cmd[1024];
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "/tmp/dmlog-tls-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (testdir_make(dir, sizeof(dir), "tls") != 0)
 		abort();
 	snprintf(pa, sizeof(pa), "%s/a", dir);
 	snprintf(pb, sizeof(pb), "%s/b", dir);
-	snprintf(cmd, sizeof(cmd), "%s/deploy/dmlog-certs.sh %s dev >/dev/null && "
-		 "%s/deploy/dmlog-certs.sh %s dev >/dev/null && "
-		 "%s/deploy/dmlog-certs.sh %s peer dmlogd2 >/dev/null && "
-		 "cat %s/ca.crt %s/ca.crt > %s/both-ca.crt",
-		 DMLOG_SOURCE_DIR, pa, DMLOG_SOURCE_DIR, pb, DMLOG_SOURCE_DIR, pa, pa, pb, dir);
+	if (testcerts_make(pa, "dev", "peer dmlogd2", NULL) != 0 ||
+	    testcerts_make(pb, "dev", NULL) != 0)
+		abort();
+	snprintf(cmd, sizeof(cmd), "cat %s/ca.crt %s/ca.crt > %s/both-ca.crt", pa, pb, dir);
 	run(cmd);
 	make_odd_cert("noou", "/O=dmlog/CN=noou");
 	make_odd_cert("ops", "/O=dmlog/OU=ops/CN=opsname");
@@ -86,10 +87,7 @@ static void make_certs(void)
 
 static void remove_certs(void)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run(cmd);
+	testdir_remove(dir);
 }
 
 /* The files of one certificate: base/ca, base/stem.crt, base/stem.key. */
@@ -162,6 +160,28 @@ static void handshake(struct side *srv, struct side *cli)
 }
 
 /* Client for host with the given files against a server context; fills both sides. */
+/* The server context of certificate stem in base (trusting base/ca.crt); fails the test if it
+ * does not load. */
+static SSL_CTX *server_ctx(const char *base, const char *stem)
+{
+	struct tls_files f = files(base, "ca.crt", stem);
+	char err[512];
+	SSL_CTX *ctx = tls_server_ctx_new(&f, err, sizeof(err));
+
+	ck_assert_msg(ctx != NULL, "%s", err);
+	return ctx;
+}
+
+/* Two fresh sides of a handshake over server_ctx and client_ctx. */
+static void sides_new(struct side *srv, struct side *cli, SSL_CTX *server_ctx,
+		      SSL_CTX *client_ctx)
+{
+	memset(srv, 0, sizeof(*srv));
+	memset(cli, 0, sizeof(*cli));
+	srv->ssl = SSL_new(server_ctx);
+	cli->ssl = SSL_new(client_ctx);
+}
+
 static void connect_with(SSL_CTX *server_ctx, const struct tls_files *client_files,
 			 const char *host, struct side *srv, struct side *cli)
 {
@@ -169,10 +189,7 @@ static void connect_with(SSL_CTX *server_ctx, const struct tls_files *client_fil
 	SSL_CTX *cctx = tls_client_ctx_new(client_files, err, sizeof(err));
 
 	ck_assert_msg(cctx != NULL, "%s", err);
-	memset(srv, 0, sizeof(*srv));
-	memset(cli, 0, sizeof(*cli));
-	srv->ssl = SSL_new(server_ctx);
-	cli->ssl = SSL_new(cctx);
+	sides_new(srv, cli, server_ctx, cctx);
 	SSL_CTX_free(cctx); /* the SSL keeps its own reference */
 	if (host != NULL)
 		ck_assert_int_eq(tls_client_set_host(cli->ssl, host, err, sizeof(err)), 0);
@@ -376,14 +393,12 @@ END_TEST
 
 START_TEST(test_handshake_accepted_with_roles)
 {
-	struct tls_files sf = files(pa, "ca.crt", "peer-dmlogd1");
 	struct tls_files cf = files(pa, "ca.crt", "node-node1");
 	struct tls_identity id;
 	struct side srv, cli;
 	char err[512];
-	SSL_CTX *sctx = tls_server_ctx_new(&sf, err, sizeof(err));
+	SSL_CTX *sctx = server_ctx(pa, "peer-dmlogd1");
 
-	ck_assert_msg(sctx != NULL, "%s", err);
 	connect_with(sctx, &cf, "127.0.0.1", &srv, &cli);
 	ck_assert_msg(srv.ok && cli.ok, "server: %s / client: %s", srv.err, cli.err);
 	ck_assert_int_eq(SSL_version(srv.ssl), TLS1_3_VERSION);
@@ -400,21 +415,16 @@ END_TEST
 
 START_TEST(test_handshake_tls12_still_works)
 {
-	struct tls_files sf = files(pa, "ca.crt", "peer-dmlogd1");
 	struct tls_files cf = files(pa, "ca.crt", "admin-admin");
 	struct tls_identity id;
 	struct side srv, cli;
 	char err[512];
-	SSL_CTX *sctx = tls_server_ctx_new(&sf, err, sizeof(err));
+	SSL_CTX *sctx = server_ctx(pa, "peer-dmlogd1");
 	SSL_CTX *cctx = tls_client_ctx_new(&cf, err, sizeof(err));
 
-	ck_assert_ptr_nonnull(sctx);
 	ck_assert_ptr_nonnull(cctx);
 	ck_assert_int_eq(SSL_CTX_set_max_proto_version(cctx, TLS1_2_VERSION), 1);
-	memset(&srv, 0, sizeof(srv));
-	memset(&cli, 0, sizeof(cli));
-	srv.ssl = SSL_new(sctx);
-	cli.ssl = SSL_new(cctx);
+	sides_new(&srv, &cli, sctx, cctx);
 	ck_assert_int_eq(tls_client_set_host(cli.ssl, "localhost", err, sizeof(err)), 0);
 	handshake(&srv, &cli);
 	ck_assert_msg(srv.ok && cli.ok, "server: %s / client: %s", srv.err, cli.err);
@@ -429,15 +439,12 @@ END_TEST
 
 START_TEST(test_handshake_refused_for_another_ca)
 {
-	struct tls_files sf = files(pa, "ca.crt", "peer-dmlogd1");
 	/* The client trusts both CAs (so it accepts the server) but holds a cert from CA b. */
 	struct tls_files cf = files(pb, "ca.crt", "node-node1");
 	struct side srv, cli;
-	char err[512];
-	SSL_CTX *sctx = tls_server_ctx_new(&sf, err, sizeof(err));
+	SSL_CTX *sctx = server_ctx(pa, "peer-dmlogd1");
 
 	cf.ca_file = at(dir, "both-ca.crt");
-	ck_assert_ptr_nonnull(sctx);
 	connect_with(sctx, &cf, "127.0.0.1", &srv, &cli);
 	ck_assert(!srv.ok);
 	ck_assert_int_ne(srv.verify, X509_V_OK);
@@ -449,18 +456,12 @@ END_TEST
 
 START_TEST(test_handshake_refused_without_client_cert)
 {
-	struct tls_files sf = files(pa, "ca.crt", "peer-dmlogd1");
 	struct side srv, cli;
-	char err[512];
-	SSL_CTX *sctx = tls_server_ctx_new(&sf, err, sizeof(err));
+	SSL_CTX *sctx = server_ctx(pa, "peer-dmlogd1");
 	SSL_CTX *bare = SSL_CTX_new(TLS_client_method());
 
-	ck_assert_ptr_nonnull(sctx);
-	ck_assert_int_eq(SSL_CTX_load_verify_locations(bare, sf.ca_file, NULL), 1);
-	memset(&srv, 0, sizeof(srv));
-	memset(&cli, 0, sizeof(cli));
-	srv.ssl = SSL_new(sctx);
-	cli.ssl = SSL_new(bare);
+	ck_assert_int_eq(SSL_CTX_load_verify_locations(bare, at(pa, "ca.crt"), NULL), 1);
+	sides_new(&srv, &cli, sctx, bare);
 	handshake(&srv, &cli);
 	ck_assert(!srv.ok);
 	ck_assert_msg(strstr(srv.err, "peer did not return a certificate") != NULL, "%s",
@@ -473,14 +474,12 @@ END_TEST
 
 START_TEST(test_handshake_cert_without_ou_gives_unknown_role)
 {
-	struct tls_files sf = files(pa, "ca.crt", "peer-dmlogd1");
 	struct tls_files cf = files(pa, "ca.crt", "noou");
 	struct tls_identity id;
 	struct side srv, cli;
 	char err[512];
-	SSL_CTX *sctx = tls_server_ctx_new(&sf, err, sizeof(err));
+	SSL_CTX *sctx = server_ctx(pa, "peer-dmlogd1");
 
-	ck_assert_ptr_nonnull(sctx);
 	connect_with(sctx, &cf, "127.0.0.1", &srv, &cli);
 	ck_assert_msg(srv.ok && cli.ok, "server: %s / client: %s", srv.err, cli.err);
 	ck_assert_int_eq(tls_peer_identity(srv.ssl, &id, err, sizeof(err)), -EACCES);
@@ -493,13 +492,11 @@ END_TEST
 
 START_TEST(test_client_verifies_server_name)
 {
-	struct tls_files sf = files(pa, "ca.crt", "peer-dmlogd1");
 	struct tls_files cf = files(pa, "ca.crt", "peer-dmlogd2");
 	struct side srv, cli;
 	char err[512];
-	SSL_CTX *sctx = tls_server_ctx_new(&sf, err, sizeof(err));
+	SSL_CTX *sctx = server_ctx(pa, "peer-dmlogd1");
 
-	ck_assert_ptr_nonnull(sctx);
 	connect_with(sctx, &cf, "localhost", &srv, &cli);
 	ck_assert_msg(cli.ok && srv.ok, "%s", cli.err);
 	sides_free(&srv, &cli);
@@ -530,13 +527,10 @@ END_TEST
 
 START_TEST(test_client_refuses_server_from_another_ca)
 {
-	struct tls_files sf = files(pb, "ca.crt", "peer-dmlogd1");
 	struct tls_files cf = files(pa, "ca.crt", "node-node1");
 	struct side srv, cli;
-	char err[512];
-	SSL_CTX *sctx = tls_server_ctx_new(&sf, err, sizeof(err));
+	SSL_CTX *sctx = server_ctx(pb, "peer-dmlogd1");
 
-	ck_assert_ptr_nonnull(sctx);
 	connect_with(sctx, &cf, "127.0.0.1", &srv, &cli);
 	ck_assert(!cli.ok);
 	ck_assert_int_ne(cli.verify, X509_V_OK);
@@ -689,15 +683,11 @@ static Suite *tls_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	make_certs();
-	sr = srunner_create(tls_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = testmain_run(tls_suite());
 	remove_certs();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }
