@@ -71,26 +71,7 @@ daemon_start() {
 	*) return 0 ;;
 	esac
 	DAEMON_PID=$!
-	_n=300
-	while [ $_n -gt 0 ]; do
-		[ -f /tmp/daemon.ready ] && return 0
-		kill -0 $DAEMON_PID 2>/dev/null || break
-		sleep 0.05
-		_n=$((_n - 1))
-	done
-	return 1
-}
-daemon_stop() {
-	[ -n "$DAEMON_PID" ] || return 0
-	kill -TERM $DAEMON_PID 2>/dev/null
-	_n=100
-	while [ $_n -gt 0 ] && kill -0 $DAEMON_PID 2>/dev/null; do
-		sleep 0.05
-		_n=$((_n - 1))
-	done
-	kill -KILL $DAEMON_PID 2>/dev/null
-	wait $DAEMON_PID 2>/dev/null
-	DAEMON_PID=
+	daemon_ready $DAEMON_PID /tmp/daemon.ready
 }
 # local_reads: SIGUSR1 the bridge, wait for the dump; prints "LOCAL REMOTE REMOTE_NO_LEASE
 # GET_RESYNC_WORK GET_SYNC_COUNT" (IN_SYNC counters, requests of those types relayed).

@@ -119,17 +119,26 @@ static int dm_device_uses_log(int fd, const char *name, const char *uuid, char *
 	return rc;
 }
 
+/* The control device, or -errno with err. */
+static int dm_open_control(char *err, size_t errlen)
+{
+	int fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		fd = -errno;
+		snprintf(err, errlen, "%s: %s", DM_CONTROL, strerror(-fd));
+	}
+	return fd;
+}
+
 int dm_refresh_find(const char *uuid, char *name, size_t namelen, char *err, size_t errlen)
 {
 	struct dm_ioctl *io = NULL;
-	int fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC);
+	int fd = dm_open_control(err, errlen);
 	int rc;
 
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", DM_CONTROL, strerror(-rc));
-		return rc;
-	}
+	if (fd < 0)
+		return fd;
 	rc = dm_call(fd, DM_LIST_DEVICES, NULL, 0, &io, err, errlen);
 	if (rc == 0) {
 		const char *data = (const char *)io + io->data_start;
@@ -164,14 +173,11 @@ int dm_refresh_find(const char *uuid, char *name, size_t namelen, char *err, siz
 int dm_refresh_device(const char *name, char *err, size_t errlen)
 {
 	struct dm_ioctl *io = NULL;
-	int fd = open(DM_CONTROL, O_RDWR | O_CLOEXEC);
+	int fd = dm_open_control(err, errlen);
 	int rc;
 
-	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", DM_CONTROL, strerror(-rc));
-		return rc;
-	}
+	if (fd < 0)
+		return fd;
 	rc = dm_call(fd, DM_DEV_SUSPEND, name, DM_SUSPEND_FLAG | DM_SKIP_LOCKFS_FLAG, &io, err,
 		     errlen);
 	free(io);

@@ -220,8 +220,5 @@ one_pass pass2 core2 core 1 disk2 disk 0
 
 phase stop
 check "no mapped device left" test "$($DMS ls 2>&1)" = "No devices found"
-kill_bridge TERM
-check "dmlog-bridge stops cleanly on SIGTERM" test $? = 0
-kill_dmlogd TERM
-check "dmlogd stops cleanly on SIGTERM" test $? = 0
+check_clean_stop
 finish

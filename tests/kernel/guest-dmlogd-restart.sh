@@ -111,20 +111,7 @@ check "the kill came in the middle of the resync" test "$_c" -lt $((NREG2 * 3 / 
 (bounded 120 /tmp/rs-status1.out $DMS status rs; echo $? >/tmp/rs-status1.rc) &
 sleep 2
 check "dmlogd restarts" start_dmlogd d4
-_t0=$(ts) _wrong=0
-while :; do
-	_f=$(sync_field rs 10) || _f=
-	if [ "$_f" = "$NREG2/$NREG2" ]; then
-		legs_compare rs $NREG2 $RKB2 >/tmp/rs-cmp || _wrong=1
-		break
-	fi
-	[ "$(since $_t0 | cut -d. -f1)" -ge 60 ] && break
-	sleep 0.2
-done
-note "resync finished at ${_f:-?} $(since $_t0)s after the restart"
-check "the resync completes after the restart" test "$_f" = "$NREG2/$NREG2"
-check "$NREG2/$NREG2 was reported only with identical legs" test $_wrong = 0
-[ $_wrong = 0 ] || cat /tmp/rs-cmp
+check_resync rs $NREG2 $RKB2 60 "the restart"
 check "the status issued during the outage returned" test "$(cat /tmp/rs-status1.rc 2>/dev/null)" = 0
 note "that status: $(cat /tmp/rs-status1.out)"
 if have_dmlogctl; then
@@ -135,9 +122,6 @@ fi
 check "remove the second mirror" dms 60 remove rs
 
 phase stop
-kill_bridge TERM
-check "dmlog-bridge stops cleanly on SIGTERM" test $? = 0
-kill_dmlogd TERM
-check "dmlogd stops cleanly on SIGTERM" test $? = 0
+check_clean_stop
 dmesg | grep -i 'timed out\|log server' | head -n 5
 finish

@@ -59,6 +59,56 @@ no_dmesg() {
 	note "kernel said: $(head -3 /tmp/no_dmesg.out)"
 	return 1
 }
+# check_resync NAME N RKB SECONDS EVENT: wait (at most SECONDS) for mirror NAME's resync to
+# report N/N, comparing its legs (regions of RKB KiB) the moment it first does; checks that it
+# completed and that N/N came only with identical legs. EVENT names what the time counts from.
+check_resync() {
+	_t0=$(ts) _wrong=0 _f=
+	while :; do
+		_f=$(sync_field $1 10) || _f=
+		if [ "$_f" = "$2/$2" ]; then
+			legs_compare $1 $2 $3 >/tmp/$1-cmp || _wrong=1
+			break
+		fi
+		[ "$(since $_t0 | cut -d. -f1)" -ge $4 ] && break
+		sleep 0.2
+	done
+	note "resync at ${_f:-?} $(since $_t0)s after $5"
+	check "the resync completes after $5 ($2/$2)" test "$_f" = "$2/$2"
+	check "$2/$2 was reported only with identical legs" test $_wrong = 0
+	[ $_wrong = 0 ] || cat /tmp/$1-cmp
+}
+# daemon_ready PID FILE: wait (15 s at most) until FILE exists while PID runs; status 0 when it
+# does. daemon_stop: SIGTERM $DAEMON_PID, SIGKILL after 5 s, reap it (for the benchmarks).
+daemon_ready() {
+	_n=300
+	while [ $_n -gt 0 ]; do
+		[ -f "$2" ] && return 0
+		kill -0 $1 2>/dev/null || break
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	return 1
+}
+daemon_stop() {
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -TERM $DAEMON_PID 2>/dev/null
+	_n=100
+	while [ $_n -gt 0 ] && kill -0 $DAEMON_PID 2>/dev/null; do
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+	kill -KILL $DAEMON_PID 2>/dev/null
+	wait $DAEMON_PID 2>/dev/null
+	DAEMON_PID=
+}
+# check_clean_stop: SIGTERM the bridge, then dmlogd; each must exit 0.
+check_clean_stop() {
+	kill_bridge TERM
+	check "dmlog-bridge stops cleanly on SIGTERM" test $? = 0
+	kill_dmlogd TERM
+	check "dmlogd stops cleanly on SIGTERM" test $? = 0
+}
 # fatal DESCRIPTION: a failure after which the script cannot go on.
 fatal() {
 	bad "$*"

@@ -159,20 +159,7 @@ check "the read during the resync gives leg a's data in every region" \
 	regions_equal /tmp/rs-read /tmp/rs-a.orig $NREG2 $RKB2
 check "leg b writes no longer wait" set_write_delay rs 0
 # N/N must come only once both legs are identical
-_t0=$(ts) _wrong=0 _f=
-while :; do
-	_f=$(sync_field rs 10) || _f=
-	if [ "$_f" = "$NREG2/$NREG2" ]; then
-		legs_compare rs $NREG2 $RKB2 >/tmp/rs-cmp || _wrong=1
-		break
-	fi
-	[ "$(since $_t0 | cut -d. -f1)" -ge 90 ] && break
-	sleep 0.2
-done
-note "resync at ${_f:-?} $(since $_t0)s after the delay was lifted"
-check "the resync completes ($NREG2/$NREG2)" test "$_f" = "$NREG2/$NREG2"
-check "$NREG2/$NREG2 is reported only with identical legs" test $_wrong = 0
-[ $_wrong = 0 ] || cat /tmp/rs-cmp
+check_resync rs $NREG2 $RKB2 90 "the delay was lifted"
 check "legs identical after the resync" legs_compare rs $NREG2 $RKB2
 check "leg b holds leg a's data" cmp -s /tmp/rs-b.img /tmp/rs-a.orig
 drop_caches
@@ -185,8 +172,5 @@ check "remove the delay device" dms 30 remove rs-dly
 
 phase stop
 check "no mapped device left" test "$($DMS ls 2>&1)" = "No devices found"
-kill_bridge TERM
-check "dmlog-bridge stops cleanly on SIGTERM" test $? = 0
-kill_dmlogd TERM
-check "dmlogd stops cleanly on SIGTERM" test $? = 0
+check_clean_stop
 finish

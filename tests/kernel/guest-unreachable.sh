@@ -117,25 +117,9 @@ check "no status claimed $NREG2/$NREG2 during the freeze" test $_claims = 0
 check "the legs still differ (the resync really was interrupted)" sh -c '! cmp -s /tmp/rs-a.img /tmp/rs-b.img'
 check "the bridge is still running" kill -0 $BRIDGE_PID
 kill -CONT $DMLOGD_PID
-_t0=$(ts) _wrong=0
-while :; do
-	_f=$(sync_field rs 10) || _f=
-	if [ "$_f" = "$NREG2/$NREG2" ]; then
-		legs_compare rs $NREG2 $RKB2 >/tmp/rs-cmp || _wrong=1
-		break
-	fi
-	[ "$(since $_t0 | cut -d. -f1)" -ge 60 ] && break
-	sleep 0.2
-done
-note "resync finished at ${_f:-?} $(since $_t0)s after SIGCONT"
-check "the resync completes after the freeze" test "$_f" = "$NREG2/$NREG2"
-check "$NREG2/$NREG2 was reported only with identical legs" test $_wrong = 0
-[ $_wrong = 0 ] || cat /tmp/rs-cmp
+check_resync rs $NREG2 $RKB2 60 "SIGCONT"
 check "remove the second mirror" dms 60 remove rs
 
 phase stop
-kill_bridge TERM
-check "dmlog-bridge stops cleanly on SIGTERM" test $? = 0
-kill_dmlogd TERM
-check "dmlogd stops cleanly on SIGTERM" test $? = 0
+check_clean_stop
 finish
