@@ -263,6 +263,7 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 	const char *addr = nl->leader_address ? nl->leader_address : "";
 	struct server_addr next;
 	char cause[DMLOG_ERRMSG_SIZE];
+	bool self;
 
 	if (!*addr) {
 		/* No leader known (an election): not a redirect, so it does not count against
@@ -270,7 +271,10 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 		link_fail(ac, -EAGAIN, "not the leader, and the leader is unknown", LINK_SKIP | LINK_PACE);
 		return;
 	}
-	if (r && ++r->redirects > ac->opts.max_redirects) {
+	/* A new leader names itself before it serves (its barrier not applied yet): not a
+	 * redirect either; the same server again, paced, bounded by the request's deadline. */
+	self = options_parse_address(addr, &next) == 0 && strcmp(next.text, ac->target.text) == 0;
+	if (r && !self && ++r->redirects > ac->opts.max_redirects) {
 		async_format(cause, sizeof(cause),
 			     "%s request %llu: more than %u leader redirects (last: %s to '%.64s')",
 			     dmlog_op_name(r->op), (unsigned long long)r->id, ac->opts.max_redirects,
@@ -278,7 +282,7 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 		async_complete(ac, r, -ELOOP, NULL, cause);
 		if (ac->freeing)
 			return;
-	} else if (!r && ++ac->hello_redirects > ac->opts.max_redirects) {
+	} else if (!r && !self && ++ac->hello_redirects > ac->opts.max_redirects) {
 		async_format(cause, sizeof(cause), "more than %u leader redirects in a row",
 			     ac->opts.max_redirects);
 		ac->has_redirect = false;
@@ -297,7 +301,7 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 	ac->redirect = next;
 	ac->has_redirect = true;
 	link_drop(ac);
-	link_schedule(ac, 0);
+	link_schedule(ac, self ? ac->opts.reconnect_min_ms : 0);
 }
 
 static void link_on_hello(struct dmlog_async *ac, const Dmlog__ServerMessage *m)

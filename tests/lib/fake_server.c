@@ -84,6 +84,7 @@ struct fake_server {
 	LIST_HEAD(, fake_conn) conns;
 	unsigned conn_count;             /* accepted so far */
 	bool dropped;
+	unsigned not_leader_sent;        /* requests answered NotLeader (not_leader_count) */
 
 	pthread_mutex_t lock;            /* guards what follows */
 	pthread_cond_t cond;
@@ -394,7 +395,8 @@ static bool fake_on_frame(struct fake_conn *c, const uint8_t *p, size_t len)
 		return false;
 	}
 	if (!cfg->black_hole) {
-		if (cfg->not_leader_address && !cfg->not_leader_on_hello)
+		if (cfg->not_leader_address && !cfg->not_leader_on_hello &&
+		    (!cfg->not_leader_count || fs->not_leader_sent++ < cfg->not_leader_count))
 			fake_send_not_leader(c, cm->id, false);
 		else if (cfg->error_errno)
 			fake_send_error(c, cm->id, cfg->error_errno,

@@ -69,6 +69,8 @@ struct fake_server_config {
 	 * unknown); with not_leader_on_hello, answer the Hello that way instead. */
 	const char *not_leader_address;
 	bool not_leader_on_hello;
+	unsigned not_leader_count;      /* non-zero: only the first this many requests (a leader
+					 * that is not serving yet), then answer normally */
 	int hello_errno;                /* non-zero: answer Hello with Error{hello_errno, ...} */
 	const char *hello_message;
 	int error_errno;                /* non-zero: answer every request with Error{...} */

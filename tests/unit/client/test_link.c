@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -128,22 +129,36 @@ START_TEST(unknown_leader_moves_on_to_the_next_server)
 }
 END_TEST
 
-static char self_address[32];
+
+/* Two servers that each name the other as the leader. */
+static char addr_a[32], addr_b[32];
+
+static void start_pair(struct fake_server **a, struct fake_server **b, bool on_hello)
+{
+	struct fake_server_config cfg;
+
+	harness_server_config(&cfg);
+	cfg.not_leader_address = addr_b;
+	cfg.not_leader_on_hello = on_hello;
+	*a = harness_server_start(&cfg);
+	snprintf(addr_a, sizeof(addr_a), "%s", fake_server_address(*a));
+	harness_server_config(&cfg);
+	cfg.not_leader_address = addr_a;
+	cfg.not_leader_on_hello = on_hello;
+	*b = harness_server_start(&cfg);
+	snprintf(addr_b, sizeof(addr_b), "%s", fake_server_address(*b));
+}
 
 START_TEST(redirect_loop_fails_with_eloop)
 {
-	struct fake_server_config cfg;
-	struct fake_server *fs;
+	struct fake_server *a, *b;
 	struct dmlog_options o;
 	struct dmlog_async *ac;
 	struct fixture_outcome out = { 0 };
+	unsigned seen_a, seen_b;
 
-	/* A server that names itself as the leader it is not. */
-	harness_server_config(&cfg);
-	cfg.not_leader_address = self_address;
-	fs = harness_server_start(&cfg);
-	snprintf(self_address, sizeof(self_address), "%s", fake_server_address(fs));
-	harness_options(&o, fake_server_address(fs));
+	start_pair(&a, &b, false);
+	harness_options(&o, addr_a);
 	o.max_redirects = 3;
 	ac = fixture_client(&o);
 	ck_assert_int_eq(dmlog_async_resume(ac, &fixture_log, fixture_on_done, &out), 0);
@@ -152,31 +167,27 @@ START_TEST(redirect_loop_fails_with_eloop)
 	ck_assert_msg(strstr(out.errmsg, "more than 3 leader redirects"), "%s", out.errmsg);
 	ck_assert_msg(strstr(out.errmsg, "RESUME request"), "%s", out.errmsg);
 	/* The first try and three redirects, all with the one id. */
-	unsigned seen;
-	ck_assert_uint_eq(fixture_first_request_id(fs, &seen), 1);
-	ck_assert_uint_eq(seen, 4);
+	ck_assert_uint_eq(fixture_first_request_id(a, &seen_a), 1);
+	ck_assert_uint_eq(fixture_first_request_id(b, &seen_b), 1);
+	ck_assert_uint_eq(seen_a + seen_b, 4);
 	dmlog_async_free(ac);
-	fake_server_stop(fs);
+	fake_server_stop(a);
+	fake_server_stop(b);
 }
 END_TEST
 
 START_TEST(hello_redirect_loop_is_bounded)
 {
-	struct fake_server_config cfg;
-	struct fake_server *fs;
+	struct fake_server *a, *b;
 	struct dmlog_options o;
 	struct dmlog_async *ac;
 	struct fixture_outcome out = { 0 };
 
-	/* Every Hello is sent back to the same server: the handle must stop following after
+	/* Every Hello is sent on to the other server: the handle must stop following after
 	 * max_redirects and back off (here for longer than the request may wait), so exactly
 	 * 1 + max_redirects Hellos arrive and the request ends with the reason. */
-	harness_server_config(&cfg);
-	cfg.not_leader_address = self_address;
-	cfg.not_leader_on_hello = true;
-	fs = harness_server_start(&cfg);
-	snprintf(self_address, sizeof(self_address), "%s", fake_server_address(fs));
-	harness_options(&o, fake_server_address(fs));
+	start_pair(&a, &b, true);
+	harness_options(&o, addr_a);
 	o.max_redirects = 2;
 	o.reconnect_min_ms = 10000;
 	o.reconnect_max_ms = 10000;
@@ -186,9 +197,48 @@ START_TEST(hello_redirect_loop_is_bounded)
 	fixture_wait_completed(1, 5000);
 	ck_assert_int_eq(out.status, -ETIMEDOUT);
 	ck_assert_msg(strstr(out.errmsg, "more than 2 leader redirects in a row"), "%s", out.errmsg);
-	ck_assert_uint_eq(fake_server_received(fs), 3);
-	ck_assert_uint_eq(fake_server_requests(fs), 0);
+	ck_assert_uint_eq(fake_server_received(a) + fake_server_received(b), 3);
+	ck_assert_uint_eq(fake_server_requests(a) + fake_server_requests(b), 0);
 	dmlog_async_free(ac);
+	fake_server_stop(a);
+	fake_server_stop(b);
+}
+END_TEST
+
+/* A new leader names itself before it serves: that is no redirect. The same server is tried
+ * again, paced by reconnect_min, as often as the request's deadline allows, and answers in
+ * the end (max_redirects 1 would have failed it after two). */
+START_TEST(a_server_naming_itself_is_retried_paced_not_counted)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+	struct timespec t0, t1;
+	unsigned seen;
+	long ms;
+
+	harness_server_config(&cfg);
+	cfg.not_leader_address = addr_a;
+	cfg.not_leader_count = 4;
+	fs = harness_server_start(&cfg);
+	snprintf(addr_a, sizeof(addr_a), "%s", fake_server_address(fs));
+	harness_options(&o, addr_a);
+	o.max_redirects = 1;
+	o.reconnect_min_ms = 50;
+	ac = fixture_client(&o);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(dmlog_async_resume(ac, &fixture_log, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_msg(out.status == 0, "%s", out.errmsg);
+	ck_assert_uint_eq(fixture_first_request_id(fs, &seen), out.res->request_id);
+	ck_assert_uint_eq(seen, 5);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	ck_assert_msg(ms >= 4 * 50, "answered after %ld ms: not paced", ms);
+	dmlog_async_free(ac);
+	dmlog_result_free(out.res);
 	fake_server_stop(fs);
 }
 END_TEST
@@ -386,6 +436,7 @@ static Suite *link_suite(void)
 	tcase_add_test(t, unknown_leader_moves_on_to_the_next_server);
 	tcase_add_test(t, redirect_loop_fails_with_eloop);
 	tcase_add_test(t, hello_redirect_loop_is_bounded);
+	tcase_add_test(t, a_server_naming_itself_is_retried_paced_not_counted);
 
 	t = fixture_tcase(s, "reconnects", 60);
 	tcase_add_test(t, dropped_connection_resends_the_same_id_and_is_answered_once);
