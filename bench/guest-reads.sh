@@ -87,10 +87,14 @@ local_reads() {
 	_lrl=$(grep 'state dump: local_reads' $BLOG | tail -n 1 |
 		sed -n 's/.* local=\([0-9]*\) remote=\([0-9]*\) remote_no_lease=\([0-9]*\) .*/\1 \2 \3/p')
 	[ -n "$_lrl" ] || return 1
+	# requests of the two types (answered locally or not) less the local answers: relayed
 	_bt=$(grep 'state dump: by type' $BLOG | tail -n 1)
+	_lr=$(grep 'state dump: local_reads' $BLOG | tail -n 1)
 	_grw=$(echo "$_bt" | sed -n 's/.* GET_RESYNC_WORK=\([0-9]*\).*/\1/p')
 	_gsc=$(echo "$_bt" | sed -n 's/.* GET_SYNC_COUNT=\([0-9]*\).*/\1/p')
-	echo "$_lrl ${_grw:-0} ${_gsc:-0}"
+	_lgrw=$(echo "$_lr" | sed -n 's/.* local_resync_work=\([0-9]*\).*/\1/p')
+	_lgsc=$(echo "$_lr" | sed -n 's/.* local_sync_count=\([0-9]*\).*/\1/p')
+	echo "$_lrl $((${_grw:-0} - ${_lgrw:-0})) $((${_gsc:-0} - ${_lgsc:-0}))"
 }
 
 # table TYPE UUID: the mirror table with TYPE's dirty log.
