@@ -21,7 +21,7 @@ DMLOGD_RAFT=127.0.0.1:7789
 DMLOGD_STATE=/tmp/dmlogd-state
 DMLOGD_PID=
 BRIDGE_PID=
-FAILS=0
+FAILS=0 PASSES=0
 LOOP_NEXT=0
 
 ts() { cut -d' ' -f1 /proc/uptime; }
@@ -32,7 +32,10 @@ phase() {
 	echo "$(ts) $*" >>/out/phases.log
 }
 note() { echo "   $*"; }
-ok() { echo "ok: $*"; }
+ok() {
+	echo "ok: $*"
+	PASSES=$((PASSES + 1))
+}
 bad() {
 	echo "FAIL: $*"
 	echo "$(ts) $*" >>/out/failures.log
@@ -392,11 +395,8 @@ save_log() {
 finish() {
 	for _f in /tmp/dmlogd-*.log /tmp/bridge-*.log; do save_log "$_f"; done
 	dmesg | grep -iE 'device-mapper|dm-log|userspace|log server|mirror|raid1' | tail -n 60 >/out/dm-dmesg.txt
-	if [ "$FAILS" = 0 ]; then
-		echo "RESULT: all checks passed"
-		exit 0
-	fi
-	echo "RESULT: $FAILS check(s) failed:"
+	echo "RESULT: $PASSES passed, $FAILS failed"
+	[ "$FAILS" = 0 ] && exit 0
 	sed 's/^/   /' /out/failures.log
 	exit 1
 }
