@@ -21,6 +21,9 @@
 #include "frame.h"
 #include "ctls.h"
 
+/* The largest frame conn_write_now() writes at once (well under one TLS record). */
+#define CONN_WRITE_NOW_MAX 4096
+
 struct conn {
 	struct event_base *base;
 	SSL_CTX *ctx;
@@ -149,9 +152,14 @@ static int conn_start_tls(struct conn *c)
 {
 	SSL *ssl = ctls_new(c->ctx, c->verify_name);
 	int fd = c->fd;
+	BIO *bio = ssl ? ctls_socket_bio(fd) : NULL;
 
-	if (!ssl)
+	if (!bio) {
+		SSL_free(ssl);
 		return -ENOMEM;
+	}
+	/* The bufferevent takes the fd from the BIO and closes it when it is freed. */
+	SSL_set_bio(ssl, bio, bio);
 	c->fd = -1;
 	c->bev = bufferevent_openssl_socket_new(c->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
 						BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -161,6 +169,8 @@ static int conn_start_tls(struct conn *c)
 		return -ENOMEM;
 	}
 	c->ssl = ssl;
+	/* libevent sets it too; conn_write_now() relies on it. */
+	SSL_set_mode(ssl, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	bufferevent_setcb(c->bev, conn_on_read, NULL, conn_on_event, c);
 	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0)
@@ -331,5 +341,23 @@ int conn_write(struct conn *c, const void *p, size_t n)
 {
 	if (!c->bev || c->failed)
 		return -ENOTCONN;
+	return bufferevent_write(c->bev, p, n) < 0 ? -ENOMEM : 0;
+}
+
+int conn_write_now(struct conn *c, const void *p, size_t n)
+{
+	if (!c->bev || c->failed)
+		return -ENOTCONN;
+	/* Only on a clean stream: nothing queued in the bufferevent and no TLS write left over
+	 * from a read (a KeyUpdate answer) in OpenSSL, so that this SSL_write starts afresh. If it
+	 * does not complete, OpenSSL wants the same bytes again: queued into the empty output
+	 * they form one chunk under the bufferevent's 16 KiB write size, so its SSL_write retries
+	 * exactly them (from another address: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER); a failure
+	 * (its errno and OpenSSL errors) then recurs on that retry and reaches `down` as it would
+	 * have without this shortcut. */
+	if (c->up && n <= CONN_WRITE_NOW_MAX && SSL_want(c->ssl) != SSL_WRITING &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    SSL_write(c->ssl, p, (int)n) == (int)n)
+		return 0;
 	return bufferevent_write(c->bev, p, n) < 0 ? -ENOMEM : 0;
 }

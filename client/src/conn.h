@@ -41,6 +41,13 @@ int conn_new(struct event_base *base, SSL_CTX *ctx, const char *host, const char
  * -ENOMEM. */
 int conn_write(struct conn *c, const void *p, size_t n);
 
+/* The same, for a caller that waits for the answer right away (the blocking API): when nothing
+ * is queued before them, the bytes go through TLS to the socket within this call instead of on
+ * the loop's next writable event (which costs two epoll_ctl and one epoll_wait per frame). Any
+ * bytes not written this way are queued as conn_write() would, and a failure is reported by
+ * `down` from the loop, as for conn_write(). Calls no callback. Returns 0 or -ENOMEM. */
+int conn_write_now(struct conn *c, const void *p, size_t n);
+
 /* Closes the connection at once and releases it. NULL is a no-op. */
 void conn_free(struct conn *c);
 

@@ -42,6 +42,8 @@ struct dmlog_async {
 	struct reqtab reqs;
 	struct timeval req_tv;           /* request deadline, when no common timeout is left */
 	const struct timeval *req_timeout; /* NULL without deadlines */
+	bool write_now;                  /* requests go to the socket at submit (conn_write_now()):
+					  * set by the blocking handle, which waits right away */
 
 	/* link.c */
 	enum link_state state;

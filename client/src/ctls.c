@@ -3,9 +3,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -115,6 +117,54 @@ fail:
 	SSL_free(ssl);
 	ERR_clear_error();
 	return NULL;
+}
+
+/* OpenSSL's socket BIO write, with MSG_NOSIGNAL. */
+static int ctls_sock_write(BIO *b, const char *in, int len)
+{
+	ssize_t n;
+
+	errno = 0;
+	n = send((int)BIO_get_fd(b, NULL), in, (size_t)len, MSG_NOSIGNAL);
+	BIO_clear_retry_flags(b);
+	if (n <= 0 && BIO_sock_should_retry((int)n))
+		BIO_set_retry_write(b);
+	return (int)n;
+}
+
+static BIO_METHOD *ctls_sock_method;
+
+static void ctls_sock_method_init(void)
+{
+	const BIO_METHOD *s = BIO_s_socket();
+	BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOCKET, "dmlog socket");
+
+	if (!m)
+		return;
+	if (!BIO_meth_set_write(m, ctls_sock_write) ||
+	    !BIO_meth_set_read(m, BIO_meth_get_read(s)) ||
+	    !BIO_meth_set_puts(m, BIO_meth_get_puts(s)) ||
+	    !BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(s)) ||
+	    !BIO_meth_set_create(m, BIO_meth_get_create(s)) ||
+	    !BIO_meth_set_destroy(m, BIO_meth_get_destroy(s))) {
+		BIO_meth_free(m);
+		return;
+	}
+	ctls_sock_method = m; /* lives as long as the process */
+}
+
+BIO *ctls_socket_bio(int fd)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	BIO *b;
+
+	pthread_once(&once, ctls_sock_method_init);
+	if (!ctls_sock_method)
+		return NULL;
+	b = BIO_new(ctls_sock_method);
+	if (b)
+		BIO_set_fd(b, fd, BIO_NOCLOSE);
+	return b;
 }
 
 /* TLS alerts about certificates: the server refused ours. */

@@ -20,6 +20,12 @@ SSL_CTX *ctls_ctx_new(const char *ca_file, const char *cert_file, const char *ke
  * name or an IP address). Returns NULL when out of memory. */
 SSL *ctls_new(SSL_CTX *ctx, const char *verify_name);
 
+/* A socket BIO for fd, left open when the BIO is freed: OpenSSL's own socket BIO for reading and
+ * control, with writes that never raise SIGPIPE (send() with MSG_NOSIGNAL), so that writing to a
+ * connection the server closed fails with EPIPE in any thread, whatever its signal mask, and no
+ * call has to mask the signal. Returns NULL when out of memory. */
+BIO *ctls_socket_bio(int fd);
+
 /* Describes a TLS failure: ssl_err is the first OpenSSL error of the failure (0 if none),
  * sock_err the socket errno (0 if none). Writes the cause into buf and returns -EACCES
  * (a certificate was refused by either side), -EPROTO (another TLS failure) or a negative socket

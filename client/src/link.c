@@ -154,7 +154,8 @@ static void link_fail(struct dmlog_async *ac, int err, const char *cause, unsign
 /* Writes r on the ready connection. A failure to queue is handled from the loop. */
 static int link_write(struct dmlog_async *ac, struct req *r)
 {
-	int rc = conn_write(ac->conn, r->frame, r->frame_len);
+	int rc = ac->write_now ? conn_write_now(ac->conn, r->frame, r->frame_len) :
+				 conn_write(ac->conn, r->frame, r->frame_len);
 
 	if (rc) {
 		ac->deferred_err = rc;
