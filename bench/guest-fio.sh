@@ -143,15 +143,7 @@ rep=1
 while [ $rep -le $REPS ]; do
 	for w in $WORKLOADS; do
 		# rotate the order of the types by repetition
-		set -- $TYPES
-		k=1
-		while [ $k -lt $rep ]; do
-			_first=$1
-			shift
-			set -- "$@" $_first
-			k=$((k + 1))
-		done
-		for t in "$@"; do
+		for t in $(rotated $rep $TYPES); do
 			note "rep $rep $w $t"
 			one $rep $t $w
 		done

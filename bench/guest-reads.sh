@@ -158,15 +158,7 @@ one() {
 phase runs
 round=1
 while [ $round -le $ROUNDS ]; do
-	set -- $TYPES
-	k=1
-	while [ $k -lt $round ]; do
-		_first=$1
-		shift
-		set -- "$@" $_first
-		k=$((k + 1))
-	done
-	for t in "$@"; do
+	for t in $(rotated $round $TYPES); do
 		note "round $round: $t"
 		one $round $t
 	done

@@ -105,6 +105,18 @@ daemon_stop() {
 	wait $DAEMON_PID 2>/dev/null
 	DAEMON_PID=
 }
+# rotated K WORDS...: the words rotated left by K-1 (round K of a rotating order).
+rotated() {
+	_k=$1
+	shift
+	while [ $_k -gt 1 ]; do
+		_first=$1
+		shift
+		set -- "$@" $_first
+		_k=$((_k - 1))
+	done
+	echo "$@"
+}
 # check_clean_stop: SIGTERM the bridge, then dmlogd; each must exit 0.
 check_clean_stop() {
 	kill_bridge TERM

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "dm_refresh.h"
+#include "testmain.h"
 
 #define U "LVM-dmlogtest-unreachable"
 
@@ -73,11 +74,5 @@ static Suite *refresh_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(refresh_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(refresh_suite());
 }

@@ -1,5 +1,6 @@
 /* fixture.c: helpers shared by the engine's unit tests (see fixture.h). */
 #include "fixture.h"
+#include "testmain.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -257,11 +258,5 @@ size_t fx_inst_count(const struct engine *e, const char *uuid)
 
 int fx_run(Suite *s)
 {
-	SRunner *sr = srunner_create(s);
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return testmain_run(s);
 }
