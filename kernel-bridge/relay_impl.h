@@ -78,6 +78,12 @@ struct relay {
  * that may not and reports them once the window has passed. */
 bool relay_may_warn(struct relay *r);
 
+/* relay_kernel.c: the debug line of a kernel request; remembering an instance dmlogd answered
+ * -ESTALE for; after a successful RESUME, refreshing its mirror if it was such an instance. */
+void relay_debug_request(const struct ulog_codec_req *req);
+void relay_lost_add(struct relay *r, const struct ulog_codec_hdr *h);
+void relay_lost_resumed(struct relay *r, const struct ulog_codec_hdr *h);
+
 /* Fills out from a library result to a request of type `type`. 0, -EPROTO (the result answers
  * another type) or -EMSGSIZE (text too long for a reply). */
 int relay_reply_map(uint32_t type, const struct dmlog_result *res, struct ulog_codec_res *out);
