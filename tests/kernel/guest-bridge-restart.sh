@@ -37,28 +37,10 @@ kill_bridge_holding() {
 timeouts() { dmesg | grep -c 'Request timed out'; }
 
 phase start
-start_dmlogd main || fatal "dmlogd did not start"
-start_bridge b1 || fatal "dmlog-bridge did not start"
-make_legs wr $MB || fatal "legs"
-delay_leg wr $LEG_B || fatal "dm-delay over leg b"
-dms 60 create wr --table "$(core_table $UUID $MB $RS $LEG_A $DLY_DEV)" || fatal "create the mirror"
-check "initial resync reaches $NREG/$NREG" wait_sync wr $NREG 90
-check "legs identical after the resync" legs_compare wr $NREG $RKB
+start_delayed_mirror main b1 $UUID
 
 phase "A: the bridge dies while a write holds a mark"
-check "leg b writes now take 5 s" set_write_delay wr 5000
-dd if=/dev/urandom of=/tmp/pa bs=64k count=1 2>/dev/null
-rm -f /tmp/pa.rc
-_t0=$(ts)
-(dd if=/tmp/pa of=/dev/mapper/wr bs=64k seek=40 oflag=direct 2>/tmp/pa.err; echo $? >/tmp/pa.rc) &
-if have_dmlogctl; then
-	_n=30
-	until ctl_marked $UUID 5 || [ $_n = 0 ]; do sleep 0.1; _n=$((_n - 1)); done
-	check "dmlogd holds the mark on region 5 while the write is in flight" ctl_marked $UUID 5
-else
-	sleep 1
-	note "dmlogctl not in this build: the mark itself is not inspected"
-fi
+write_holding_mark 5000 $UUID
 kill_bridge
 note "bridge killed $(since $_t0)s after the write started"
 if have_dmlogctl; then
@@ -176,15 +158,7 @@ MB2=16 RS2=512 RKB2=256
 NREG2=$((MB2 * 2048 / RS2))
 UUID2=LVM-dmlogtest-bridge-resync
 _r0=$(reconnects)
-make_legs rs $MB2 || fatal "legs"
-dms 60 create rs --table "$(core_table $UUID2 $MB2 $RS2 $LEG_A $LEG_B)" || fatal "create the second mirror"
-_c=0 _n=600
-while [ $_n -gt 0 ]; do
-	_c=$(in_sync_count rs) || _c=0
-	[ "$_c" -ge $((NREG2 / 8)) ] && break
-	sleep 0.05
-	_n=$((_n - 1))
-done
+start_resync $UUID2
 kill_bridge
 note "bridge killed at $_c/$NREG2 in sync"
 check "the kill came in the middle of the resync" test "$_c" -lt $((NREG2 * 3 / 4))

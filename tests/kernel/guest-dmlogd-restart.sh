@@ -16,28 +16,10 @@ UUID=LVM-dmlogtest-dmlogd-restart
 modprobe dm-delay || fatal "modprobe dm-delay"
 
 phase start
-start_dmlogd d1 || fatal "dmlogd did not start"
-start_bridge main || fatal "dmlog-bridge did not start"
-make_legs wr $MB || fatal "legs"
-delay_leg wr $LEG_B || fatal "dm-delay over leg b"
-dms 60 create wr --table "$(core_table $UUID $MB $RS $LEG_A $DLY_DEV)" || fatal "create the mirror"
-check "initial resync reaches $NREG/$NREG" wait_sync wr $NREG 90
-check "legs identical after the resync" legs_compare wr $NREG $RKB
+start_delayed_mirror d1 main $UUID
 
 phase "A: an acknowledged mark across a restart"
-check "leg b writes now take 6 s" set_write_delay wr 6000
-dd if=/dev/urandom of=/tmp/pa bs=64k count=1 2>/dev/null
-rm -f /tmp/pa.rc
-_t0=$(ts)
-(dd if=/tmp/pa of=/dev/mapper/wr bs=64k seek=40 oflag=direct 2>/tmp/pa.err; echo $? >/tmp/pa.rc) &
-if have_dmlogctl; then
-	_n=30
-	until ctl_marked $UUID 5 || [ $_n = 0 ]; do sleep 0.1; _n=$((_n - 1)); done
-	check "dmlogd holds the mark on region 5 while the write is in flight" ctl_marked $UUID 5
-else
-	sleep 1
-	note "dmlogctl not in this build: the mark itself is not inspected"
-fi
+write_holding_mark 6000 $UUID
 note "killing dmlogd $(since $_t0)s after the write started"
 kill_dmlogd
 check "dmlogd restarts" start_dmlogd d2
@@ -95,15 +77,7 @@ phase "C: dmlogd killed during the initial resync"
 MB2=16 RS2=512 RKB2=256
 NREG2=$((MB2 * 2048 / RS2))
 UUID2=LVM-dmlogtest-dmlogd-resync
-make_legs rs $MB2 || fatal "legs"
-dms 60 create rs --table "$(core_table $UUID2 $MB2 $RS2 $LEG_A $LEG_B)" || fatal "create the second mirror"
-_c=0 _n=600
-while [ $_n -gt 0 ]; do
-	_c=$(in_sync_count rs) || _c=0
-	[ "$_c" -ge $((NREG2 / 8)) ] && break
-	sleep 0.05
-	_n=$((_n - 1))
-done
+start_resync $UUID2
 kill_dmlogd
 note "dmlogd killed at $_c/$NREG2 in sync"
 check "the kill came in the middle of the resync" test "$_c" -lt $((NREG2 * 3 / 4))

@@ -105,6 +105,51 @@ daemon_stop() {
 	wait $DAEMON_PID 2>/dev/null
 	DAEMON_PID=
 }
+# start_delayed_mirror DMLOGD_TAG BRIDGE_TAG UUID: dmlogd and a bridge, then mirror "wr" (MB,
+# RS from the script) over legs whose leg b sits under dm-delay (DLY_DEV), fully resynced.
+start_delayed_mirror() {
+	start_dmlogd $1 || fatal "dmlogd did not start"
+	start_bridge $2 || fatal "dmlog-bridge did not start"
+	make_legs wr $MB || fatal "legs"
+	delay_leg wr $LEG_B || fatal "dm-delay over leg b"
+	dms 60 create wr --table "$(core_table $3 $MB $RS $LEG_A $DLY_DEV)" ||
+		fatal "create the mirror"
+	check "initial resync reaches $NREG/$NREG" wait_sync wr $NREG 90
+	check "legs identical after the resync" legs_compare wr $NREG $RKB
+}
+# write_holding_mark DELAY_MS UUID: leg b writes take DELAY_MS; one 64 KiB O_DIRECT write of
+# /tmp/pa to region 5 of "wr" starts in the background (its status in /tmp/pa.rc, start time in
+# _t0) and, with dmlogctl, dmlogd is checked to hold its mark while it is in flight.
+write_holding_mark() {
+	check "leg b writes now take $(($1 / 1000)) s" set_write_delay wr $1
+	dd if=/dev/urandom of=/tmp/pa bs=64k count=1 2>/dev/null
+	rm -f /tmp/pa.rc
+	_t0=$(ts)
+	(dd if=/tmp/pa of=/dev/mapper/wr bs=64k seek=40 oflag=direct 2>/tmp/pa.err; echo $? >/tmp/pa.rc) &
+	if have_dmlogctl; then
+		_n=30
+		until ctl_marked $2 5 || [ $_n = 0 ]; do sleep 0.1; _n=$((_n - 1)); done
+		check "dmlogd holds the mark on region 5 while the write is in flight" ctl_marked $2 5
+	else
+		sleep 1
+		note "dmlogctl not in this build: the mark itself is not inspected"
+	fi
+}
+# start_resync UUID: mirror "rs" of MB2 MiB, RS2-sector regions over fresh legs, its initial
+# resync waited for until an eighth of its NREG2 regions are in sync (30 s at most); the count
+# then is in _c.
+start_resync() {
+	make_legs rs $MB2 || fatal "legs"
+	dms 60 create rs --table "$(core_table $1 $MB2 $RS2 $LEG_A $LEG_B)" ||
+		fatal "create the second mirror"
+	_c=0 _n=600
+	while [ $_n -gt 0 ]; do
+		_c=$(in_sync_count rs) || _c=0
+		[ "$_c" -ge $((NREG2 / 8)) ] && break
+		sleep 0.05
+		_n=$((_n - 1))
+	done
+}
 # rotated K WORDS...: the words rotated left by K-1 (round K of a rotating order).
 rotated() {
 	_k=$1

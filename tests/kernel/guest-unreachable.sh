@@ -91,15 +91,7 @@ phase "C: dmlogd frozen for ${FREEZE}s during a resync"
 MB2=16 RS2=512 RKB2=256
 NREG2=$((MB2 * 2048 / RS2))
 UUID2=LVM-dmlogtest-unreachable-resync
-make_legs rs $MB2 || fatal "legs"
-dms 60 create rs --table "$(core_table $UUID2 $MB2 $RS2 $LEG_A $LEG_B)" || fatal "create the second mirror"
-_c=0 _n=600
-while [ $_n -gt 0 ]; do
-	_c=$(in_sync_count rs) || _c=0
-	[ "$_c" -ge $((NREG2 / 8)) ] && break
-	sleep 0.05
-	_n=$((_n - 1))
-done
+start_resync $UUID2
 kill -STOP $DMLOGD_PID
 _t0=$(ts)
 note "dmlogd frozen at $_c/$NREG2 in sync"
