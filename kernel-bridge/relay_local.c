@@ -22,6 +22,16 @@ uint64_t relay_local_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Sends a reply made from the copy and counts it as answered. */
+static void relay_local_reply(struct relay *r, const struct ulog_codec_req *req,
+			      const struct ulog_codec_res *res)
+{
+	relay_reply_send(r, &req->hdr, false, res);
+	r->stats.requests++;
+	r->stats.by_type[req->hdr.type]++;
+	r->stats.answered++;
+}
+
 /* The recovery requests the kernel sends with each batch of reads while the mirror is not
  * known in sync: answered from the copy when it proves dmlogd's answer (replica.c). */
 static bool relay_local_recovery(struct relay *r, const struct ulog_codec_req *req)
@@ -40,10 +50,7 @@ static bool relay_local_recovery(struct relay *r, const struct ulog_codec_req *r
 		res.value = count;
 		r->stats.local_sync_count++;
 	}
-	relay_reply_send(r, &req->hdr, false, &res);
-	r->stats.requests++;
-	r->stats.by_type[req->hdr.type]++;
-	r->stats.answered++;
+	relay_local_reply(r, req, &res);
 	return true;
 }
 
@@ -53,20 +60,16 @@ bool relay_local_answer(struct relay *r, const struct ulog_codec_req *req, uint6
 	bool flag;
 	uint64_t ns;
 
-	if (req->hdr.type == DM_ULOG_GET_RESYNC_WORK || req->hdr.type == DM_ULOG_GET_SYNC_COUNT)
+	if (req->hdr.type != DM_ULOG_IN_SYNC)
 		return relay_local_recovery(r, req);
-	if (req->hdr.type != DM_ULOG_IN_SYNC ||
-	    replica_in_sync(r->replica, req->hdr.uuid, req->hdr.luid, req->region, &flag) != 0)
+	if (replica_in_sync(r->replica, req->hdr.uuid, req->hdr.luid, req->region, &flag) != 0)
 		return false;
 	memset(&res, 0, sizeof(res));
 	res.flag = flag;
-	relay_reply_send(r, &req->hdr, false, &res);
+	relay_local_reply(r, req, &res);
 	if (!flag) /* rare (a resync runs): the evidence a real-kernel test needs */
 		log_debug("answered locally log=%s seq=%u type=IN_SYNC region=%" PRIu64 " flag=0",
 			  RELAY_UUID(req->hdr.uuid), req->hdr.seq, req->region);
-	r->stats.requests++;
-	r->stats.by_type[req->hdr.type]++;
-	r->stats.answered++;
 	r->stats.local_in_sync++;
 	ns = relay_local_now_ns() - t0;
 	r->lat[ns / RELAY_LAT_BUCKET_NS < RELAY_LAT_BUCKETS - 1 ? ns / RELAY_LAT_BUCKET_NS

@@ -366,22 +366,21 @@ static int reply_payload(const struct ulog_codec_req *req, const struct ulog_cod
 	case DM_ULOG_GET_REGION_SIZE:
 	case DM_ULOG_GET_SYNC_COUNT:
 		put64(out, res->value);
-		*size = 8;
-		return 0;
+		break;
 	case DM_ULOG_IS_CLEAN:
 	case DM_ULOG_IN_SYNC:
 		put64(out, res->flag ? 1 : 0);
-		*size = 8;
-		return 0;
+		break;
 	case DM_ULOG_GET_RESYNC_WORK:
 	case DM_ULOG_IS_REMOTE_RECOVERING:
 		put64(out, res->flag ? 1 : 0);
 		put64(out + 8, res->value);
-		*size = 16;
-		return 0;
+		break;
 	default:
-		return 0;
+		break;
 	}
+	*size = ulog_codec_result_size(req->hdr.type);
+	return 0;
 }
 
 static void put_nl_cn(uint8_t *p, uint32_t nl_seq, uint32_t nl_pid, uint32_t cn_seq,

@@ -111,10 +111,15 @@ void fixture_teardown(void)
 	log_set_fd(2);
 }
 
+void fixture_dmlogd_start_with(const char *const *extra)
+{
+	ck_assert_msg(dmlogd_start(&fx.d, certs, fx.state, extra) == 0,
+		      "dmlogd did not start (see %s)", fx.d.logfile);
+}
+
 void fixture_dmlogd_start(void)
 {
-	ck_assert_msg(dmlogd_start(&fx.d, certs, fx.state, NULL) == 0,
-		      "dmlogd did not start (see %s)", fx.d.logfile);
+	fixture_dmlogd_start_with(NULL);
 }
 
 void fixture_dmlogd_stop(int sig)

@@ -41,8 +41,10 @@ void fixture_global_teardown(void);
 void fixture_setup(void);
 void fixture_teardown(void);
 
-/* Starts dmlogd on fx.d.port (at most 20 s) and stops it (SIGKILL or SIGTERM). */
+/* Starts dmlogd on fx.d.port (at most 20 s) and stops it (SIGKILL or SIGTERM). _with: extra
+ * "--key=value" arguments (NULL-terminated). */
 void fixture_dmlogd_start(void);
+void fixture_dmlogd_start_with(const char *const *extra);
 void fixture_dmlogd_stop(int sig);
 
 /* Starts the relay thread with fx.o and connects fx.fk to it (resend after resend_ms). */

@@ -291,6 +291,65 @@ START_TEST(policy_fail_answers_eio_after_fail_after)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- node lost while alive */
+
+/* Lines with needle in the relay's log once there are at least n (2 s at most): the relay logs
+ * after it replied. */
+static int log_count_reaching(const char *needle, int n)
+{
+	int c = fixture_log_count(needle);
+
+	for (int i = 0; i < 200 && c < n; i++) {
+		usleep(10000);
+		c = fixture_log_count(needle);
+	}
+	return c;
+}
+
+/* dmlogd drops a node silent past its lease. The node's next request gets -ESRCH (so that the
+ * kernel reconnects), carrying the request's full result size, zeroed: the kernel keeps an error
+ * reply's data_size as the capacity of the request it retries after the reconnect, and a retried
+ * IN_SYNC without room fails "not in sync" (a write to one leg). The reconnect CTR and RESUME
+ * revive the instance; with the dgram transport no mirror is refreshed, which is logged once. */
+START_TEST(a_lost_instance_gets_esrch_keeps_its_capacity_and_is_revived)
+{
+	static const char *const lease[] = {"--node-lease=1s", NULL};
+	struct fake_kernel_req in_sync = {DM_ULOG_IN_SYNC, FX_UUID, FX_LUID, 3, &(uint64_t){9}, 8};
+	char args[64];
+	struct fake_kernel_req ctr = {DM_ULOG_CTR, FX_UUID, FX_LUID, 3, args, 0};
+	struct fake_kernel_req resume = {DM_ULOG_RESUME, FX_UUID, FX_LUID, 3, NULL, 0};
+	struct fake_kernel_reply r;
+	uint32_t seq;
+
+	fixture_dmlogd_start_with(lease);
+	fx.o.keepalive_ms = UINT32_MAX; /* no pings: the node falls silent */
+	fx.o.no_local_reads = true;     /* every IN_SYNC goes to dmlogd */
+	fixture_relay(15000);
+	fixture_open_log(FX_UUID, FX_LUID, NOSYNC_ARGS);
+	fixture_ok(&in_sync, 8, &r);
+	ck_assert_mem_eq(fake_kernel_data(&r), S64_1, 8);
+	sleep(3); /* past the lease and the leader's next check */
+	ck_assert_int_eq(fake_kernel_send(fx.fk, &in_sync, &seq), 0);
+	ck_assert_int_eq(fake_kernel_wait(fx.fk, seq, 5000, &r), 0);
+	fixture_assert_reply(&r, FX_LUID, FX_UUID, 3, seq, DM_ULOG_IN_SYNC, -ESRCH, NULL, 0);
+	ck_assert_uint_eq(r.data_size, 8);
+	ck_assert_int_eq(log_count_reaching("dmlogd lost this node's instance", 1), 1);
+	/* the kernel's reconnect loop: CTR with its NUL counted, RESUME, the request again */
+	snprintf(args, sizeof(args), "%s", NOSYNC_ARGS);
+	ctr.size = strlen(args) + 1;
+	fixture_ok(&ctr, 0, NULL);
+	fixture_ok(&resume, 0, NULL);
+	ck_assert_int_eq(log_count_reaching("refresh_after_loss is off", 1), 1);
+	fixture_ok(&in_sync, 8, &r);
+	ck_assert_mem_eq(fake_kernel_data(&r), S64_1, 8);
+	/* a later RESUME of the same instance is no revival: nothing more is logged */
+	fixture_ok(&resume, 0, NULL);
+	ck_assert_int_eq(log_count_reaching("refresh_after_loss is off", 2), 1);
+	fixture_stats();
+	ck_assert_uint_eq(fx.stats.refreshes, 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- server crash */
 
 #define LOAD 360
@@ -398,6 +457,7 @@ static Suite *faults_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, policy_wait_answers_once_dmlogd_starts);
 	tcase_add_test(tc, policy_fail_answers_eio_after_fail_after);
+	tcase_add_test(tc, a_lost_instance_gets_esrch_keeps_its_capacity_and_is_revived);
 	tcase_add_test(tc, dmlogd_killed_and_restarted_mid_load_every_request_answered_once);
 	suite_add_tcase(s, tc);
 	return s;
