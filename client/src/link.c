@@ -272,9 +272,15 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 		link_fail(ac, -EAGAIN, "not the leader, and the leader is unknown", LINK_SKIP | LINK_PACE);
 		return;
 	}
+	if (options_parse_address(addr, &next)) {
+		async_format(cause, sizeof(cause), "not the leader; unusable leader address '%.64s'",
+			     addr);
+		link_fail(ac, -EPROTO, cause, LINK_SKIP);
+		return;
+	}
 	/* A new leader names itself before it serves (its barrier not applied yet): not a
 	 * redirect either; the same server again, paced, bounded by the request's deadline. */
-	self = options_parse_address(addr, &next) == 0 && strcmp(next.text, ac->target.text) == 0;
+	self = strcmp(next.text, ac->target.text) == 0;
 	if (r && !self && ++r->redirects > ac->opts.max_redirects) {
 		async_format(cause, sizeof(cause),
 			     "%s request %llu: more than %u leader redirects (last: %s to '%.64s')",
@@ -289,12 +295,6 @@ static void link_redirect(struct dmlog_async *ac, const Dmlog__NotLeader *nl, st
 		ac->has_redirect = false;
 		ac->hello_redirects = 0; /* after the backoff, redirects are followed again */
 		link_fail(ac, -ELOOP, cause, LINK_SKIP);
-		return;
-	}
-	if (options_parse_address(addr, &next)) {
-		async_format(cause, sizeof(cause), "not the leader; unusable leader address '%.64s'",
-			     addr);
-		link_fail(ac, -EPROTO, cause, LINK_SKIP);
 		return;
 	}
 	async_format(ac->last_error, sizeof(ac->last_error), "%s: not the leader, redirected to %s",
