@@ -205,6 +205,32 @@ START_TEST(hello_redirect_loop_is_bounded)
 }
 END_TEST
 
+/* A NotLeader naming an address that cannot be parsed is no redirect: the request waits out its
+ * deadline on the configured servers, and its error names the address. */
+START_TEST(an_unusable_leader_address_is_reported)
+{
+	struct fake_server_config cfg;
+	struct fake_server *fs;
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+
+	harness_server_config(&cfg);
+	cfg.not_leader_address = "no port here";
+	fs = harness_server_start(&cfg);
+	harness_options(&o, fake_server_address(fs));
+	o.request_timeout_ms = 1000;
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_resume(ac, &fixture_log, fixture_on_done, &out), 0);
+	fixture_wait_completed(1, 5000);
+	ck_assert_int_eq(out.status, -ETIMEDOUT);
+	ck_assert_msg(strstr(out.errmsg, "unusable leader address 'no port here'"), "%s",
+		      out.errmsg);
+	dmlog_async_free(ac);
+	fake_server_stop(fs);
+}
+END_TEST
+
 /* A new leader names itself before it serves: that is no redirect. The same server is tried
  * again, paced by reconnect_min, as often as the request's deadline allows, and answers in
  * the end (max_redirects 1 would have failed it after two). */
@@ -437,6 +463,7 @@ static Suite *link_suite(void)
 	tcase_add_test(t, redirect_loop_fails_with_eloop);
 	tcase_add_test(t, hello_redirect_loop_is_bounded);
 	tcase_add_test(t, a_server_naming_itself_is_retried_paced_not_counted);
+	tcase_add_test(t, an_unusable_leader_address_is_reported);
 
 	t = fixture_tcase(s, "reconnects", 60);
 	tcase_add_test(t, dropped_connection_resends_the_same_id_and_is_answered_once);
