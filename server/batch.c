@@ -2,6 +2,7 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct batch_waiter {
 	struct session *s;   /* referenced; NULL for fire-and-forget commands */
 	uint64_t request_id;
 	uint32_t op;
+	bool acked;          /* answered at submission (batch_add_acked): no reply at the end */
 };
 
 /* One entry being filled or in flight. */
@@ -38,6 +40,7 @@ struct batch_entry {
 	struct batch_waiter *w;
 	size_t nw, capw;
 	size_t ncommands;
+	uint64_t nacked;       /* commands answered at submission */
 };
 
 struct batch {
@@ -46,6 +49,8 @@ struct batch {
 	TAILQ_HEAD(, batch_entry) inflight; /* submitted, in submission order */
 	unsigned ninflight;
 	size_t inflight_commands;
+	uint64_t acked_added;  /* commands answered at submission, ever */
+	uint64_t acked_ended;  /* of those, how many have been applied or dropped */
 };
 
 static void entry_reset(struct batch_entry *e)
@@ -53,6 +58,19 @@ static void entry_reset(struct batch_entry *e)
 	free(e->bytes.data);
 	free(e->w);
 	memset(e, 0, sizeof(*e));
+}
+
+/* The entry is done with (applied or failed): counts its early answers as ended and lets the
+ * reads that waited for them go (session_parked_kick()). */
+static void entry_ended(struct batch *b, struct batch_entry *e)
+{
+	uint64_t n = e->nacked;
+
+	entry_reset(e);
+	if (n) {
+		b->acked_ended += n;
+		session_parked_kick(b->srv);
+	}
 }
 
 struct batch *batch_new(struct server *srv)
@@ -70,34 +88,42 @@ struct batch *batch_new(struct server *srv)
  * the request's failure: the client is told "not leader" and retries with the same request id
  * where the leader now is (the exactly-once table makes that safe whether or not the entry was
  * committed after all). Anything else is an error reply. */
-static void entry_fail(struct batch_entry *e, int err, const char *msg)
+static void entry_fail(struct batch *b, struct batch_entry *e, int err, const char *msg)
 {
+	if (e->nacked) {
+		/* Answered already: a clear that is lost leaves its region dirty, which costs a
+		 * resync and nothing else (batch.h). */
+		log_warning("cleared regions not committed; they stay dirty commands=%llu why=%s",
+			    (unsigned long long)e->nacked, msg);
+	}
 	for (size_t i = 0; i < e->nw; i++) {
 		struct session *s = e->w[i].s;
 
 		if (!s)
 			continue;
-		if (err == -EAGAIN || err == -ESHUTDOWN)
+		if (e->w[i].acked)
+			session_release_acked(s);
+		else if (err == -EAGAIN || err == -ESHUTDOWN)
 			session_reply_release_not_leader(s, e->w[i].request_id);
 		else
 			session_reply_release_error(s, e->w[i].request_id, err, msg);
 		session_unref(s);
 	}
-	entry_reset(e);
+	entry_ended(b, e);
 }
 
 void batch_free(struct batch *b)
 {
 	if (!b)
 		return;
-	entry_fail(&b->pending, -ESHUTDOWN, "server stopping");
+	entry_fail(b, &b->pending, -ESHUTDOWN, "server stopping");
 	while (!TAILQ_EMPTY(&b->inflight)) {
 		/* raftsvc_stop() already called the done callbacks or will not call them any more;
 		 * either way nobody else owns these now. */
 		struct batch_entry *e = TAILQ_FIRST(&b->inflight);
 
 		TAILQ_REMOVE(&b->inflight, e, link);
-		entry_fail(e, -ESHUTDOWN, "server stopping");
+		entry_fail(b, e, -ESHUTDOWN, "server stopping");
 		free(e);
 	}
 	free(b);
@@ -126,7 +152,7 @@ static void batch_done(void *arg, int status, uint64_t index)
 						     : "commit failed";
 
 		log_warning("raft entry not committed: %s commands=%zu", why, e->ncommands);
-		entry_fail(e, status, why);
+		entry_fail(b, e, status, why);
 		free(e);
 		batch_flush(b);
 		return;
@@ -138,6 +164,11 @@ static void batch_done(void *arg, int status, uint64_t index)
 
 		if (!w->s)
 			continue;
+		if (w->acked) {
+			session_release_acked(w->s);
+			session_unref(w->s);
+			continue;
+		}
 		fsm_lock(fsm);
 		found = fsm_result(fsm, session_identity(w->s), session_client_id(w->s), w->request_id,
 				   &res);
@@ -151,7 +182,7 @@ static void batch_done(void *arg, int status, uint64_t index)
 		}
 		session_unref(w->s);
 	}
-	entry_reset(e);
+	entry_ended(b, e);
 	free(e);
 	batch_flush(b);
 }
@@ -165,7 +196,7 @@ static void batch_flush(struct batch *b)
 		return;
 	e = malloc(sizeof(*e));
 	if (!e) {
-		entry_fail(&b->pending, -ENOMEM, "out of memory");
+		entry_fail(b, &b->pending, -ENOMEM, "out of memory");
 		return;
 	}
 	*e = b->pending;
@@ -180,7 +211,7 @@ static void batch_flush(struct batch *b)
 		b->ninflight--;
 		b->inflight_commands -= e->ncommands;
 		log_err("raft submit failed: %s commands=%zu", strerror(-rc), e->ncommands);
-		entry_fail(e, rc, "commit failed");
+		entry_fail(b, e, rc, "commit failed");
 		free(e);
 	}
 }
@@ -201,8 +232,8 @@ static void put_varint(struct snapbuf *out, uint64_t v)
 	snapbuf_put(out, x, n);
 }
 
-int batch_add(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
-	      uint64_t request_id)
+static int batch_queue(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
+		       uint64_t request_id, bool acked)
 {
 	struct batch_entry *e = &b->pending;
 	size_t len = dmlog__command__get_packed_size(cmd);
@@ -234,9 +265,36 @@ int batch_add(struct batch *b, const Dmlog__Command *cmd, struct session *s, uin
 	}
 	e->ncommands++;
 	if (s) {
-		e->w[e->nw++] = (struct batch_waiter){.s = s, .request_id = request_id, .op = op};
+		e->w[e->nw++] = (struct batch_waiter){.s = s, .request_id = request_id, .op = op,
+						      .acked = acked};
 		session_ref(s);
+	}
+	if (acked) {
+		e->nacked++;
+		b->acked_added++;
 	}
 	batch_flush(b);
 	return 0;
+}
+
+int batch_add(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
+	      uint64_t request_id)
+{
+	return batch_queue(b, cmd, s, op, request_id, false);
+}
+
+int batch_add_acked(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
+		    uint64_t request_id)
+{
+	return batch_queue(b, cmd, s, op, request_id, true);
+}
+
+uint64_t batch_acked_mark(const struct batch *b)
+{
+	return b->acked_added;
+}
+
+bool batch_acked_ended(const struct batch *b, uint64_t mark)
+{
+	return b->acked_ended >= mark;
 }

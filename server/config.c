@@ -135,6 +135,11 @@ static const struct optab_option config_table[CONFIG__COUNT] = {
 				 1048576, NULL, false,
 				 "results remembered per client to answer retries exactly once",
 				 "N", NULL, NULL},
+	[CONFIG_EARLY_CLEAR_ACK] = {"early_clear_ack", OPTAB_T_BOOL, AT(early_clear_ack), "yes", 0,
+				    0, NULL, false,
+				    "answer a valid CLEAR_REGION before its commit (a lost clear "
+				    "only leaves its region dirty)",
+				    "yes|no", NULL, NULL},
 	[CONFIG_ELECTION_TIMEOUT] = {"election_timeout", OPTAB_T_DURATION,
 				     AT(election_timeout_ms), "300ms", 50, 60 * SEC, NULL, false,
 				     "Raft election timeout", "DURATION", NULL, NULL},

@@ -71,6 +71,7 @@ enum config_key {
 	CONFIG_IDLE_TIMEOUT,
 	CONFIG_NODE_LEASE,
 	CONFIG_DEDUP_WINDOW,
+	CONFIG_EARLY_CLEAR_ACK,
 	CONFIG_ELECTION_TIMEOUT,
 	CONFIG_HEARTBEAT,
 	CONFIG_SNAPSHOT_THRESHOLD,
@@ -106,6 +107,7 @@ struct config {
 	int64_t idle_timeout_ms;
 	int64_t node_lease_ms;
 	int64_t dedup_window;
+	bool early_clear_ack;
 	int64_t election_timeout_ms;
 	int64_t heartbeat_ms;
 	int64_t snapshot_threshold;

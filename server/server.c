@@ -298,9 +298,11 @@ static void dump_state(struct server *srv)
 	struct feed_stats fs;
 	const struct engine *e;
 
-	log_notice("state dump: leader=%s connections=%u nodes=%u batch=%zu applied=%llu",
+	log_notice("state dump: leader=%s connections=%u nodes=%u batch=%zu applied=%llu "
+		   "early_clears=%llu",
 		   server_is_leader(srv) ? "yes" : "no", srv->nsessions, lease_count(srv->lease),
-		   batch_pending(srv->batch), (unsigned long long)fsm_applied_index(srv->fsm));
+		   batch_pending(srv->batch), (unsigned long long)fsm_applied_index(srv->fsm),
+		   (unsigned long long)srv->early_clears);
 	feed_get_stats(srv->feed, &fs);
 	log_notice("state dump: feed clients=%u watches=%u holds=%u pushes=%llu changes=%llu "
 		   "grants=%llu held=%llu held_by_expiry=%llu resets=%llu",
@@ -491,6 +493,7 @@ int server_main(int argc, char *argv[])
 	srv->lim.write_high_watermark = (uint32_t)d.cfg.write_high_watermark;
 	srv->lim.max_in_flight = (uint32_t)(d.cfg.dedup_window / 2);
 	srv->lim.read_wait_ms = (uint32_t)(2 * d.cfg.election_timeout_ms);
+	srv->lim.early_clear_ack = d.cfg.early_clear_ack;
 	srv->raft_id = (uint64_t)d.cfg.raft_id;
 	LIST_INIT(&srv->sessions);
 	TAILQ_INIT(&srv->parked);

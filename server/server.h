@@ -38,6 +38,7 @@ struct server_limits {
 	uint32_t write_high_watermark; /* bytes of unsent replies before a session stops reading */
 	uint32_t max_in_flight;      /* requests of one session waiting for a commit */
 	uint32_t read_wait_ms;       /* how long a read waits for the leader's read lease */
+	bool early_clear_ack;        /* answer valid clears at submission (batch.h) */
 };
 
 struct server {
@@ -62,6 +63,7 @@ struct server {
 	struct event *announce_timer; /* the leader keeps the replicated peer table current */
 	uint64_t announced_ms;       /* when the last announcement was submitted */
 	uint64_t next_serial;
+	uint64_t early_clears;       /* CLEAR_REGIONs answered before their commit (SIGUSR1) */
 	bool stopping;
 	bool failed;                 /* stopping because something broke (exit status 1) */
 };

@@ -51,17 +51,20 @@ struct session {
 	unsigned refs;
 	unsigned in_flight;
 	unsigned parked;         /* reads of this session waiting for the read lease */
+	uint64_t parked_mark;    /* the acked mark its last parked read waits for */
 	bool read_paused;
 	const uint8_t *frame;    /* the frame being dispatched (for parking a read) */
 	uint32_t frame_len;
 	struct feed_client *feed; /* its IN_SYNC feed, once it watched something */
 };
 
-/* A read waiting for the read lease (see session.h). */
+/* A read waiting for the read lease, or for the early-answered clears before it to be applied
+ * (see session.h). */
 struct session_parked {
 	TAILQ_ENTRY(session_parked) link;
 	struct session *s;       /* referenced */
 	uint64_t id;
+	uint64_t acked_mark;     /* batch_acked_mark() when it arrived (0: no wait) */
 	uint64_t deadline_ms;
 	uint32_t len;
 	uint8_t frame[];
@@ -241,6 +244,14 @@ void session_reply_release(struct session *s, uint64_t id, uint32_t op,
 	session_maybe_resume_reading(s);
 }
 
+void session_release_acked(struct session *s)
+{
+	if (s->in_flight)
+		s->in_flight--;
+	if (session_alive(s))
+		session_maybe_resume_reading(s);
+}
+
 void session_reply_release_error(struct session *s, uint64_t id, int err, const char *msg)
 {
 	if (s->in_flight)
@@ -354,12 +365,34 @@ static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 	session_send(s, &m);
 }
 
-static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, uint32_t op)
+/* Whether a CLEAR_REGION may be answered before its commit (batch.h says why that is safe):
+ * only when it passes every check against the applied state now (the instance exists, is not
+ * lost, the regions are in range), since a clear that passes them cannot fail when applied
+ * unless this node's own instance is destroyed or lost first, and then its marks go anyway. A
+ * clear that fails them takes the committed path and gets the applied answer. */
+static bool session_clear_early(struct session *s, uint32_t op, const struct engine_req *req,
+				struct dedup_result *dres)
+{
+	struct engine_res res;
+
+	if (op != ENGINE_CLEAR_REGION || !s->srv->lim.early_clear_ack)
+		return false;
+	fsm_lock(s->srv->fsm);
+	engine_check(fsm_engine(s->srv->fsm), req, &res);
+	fsm_unlock(s->srv->fsm);
+	if (res.error)
+		return false;
+	opmap_result(&res, dres);
+	return true;
+}
+
+static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, uint32_t op,
+			     const struct engine_req *req)
 {
 	Dmlog__Command cmd = DMLOG__COMMAND__INIT;
 	Dmlog__NodeOp nop = DMLOG__NODE_OP__INIT;
 	struct dedup_result dres;
-	bool known;
+	bool known, early;
 	int rc;
 
 	/* A retry of a request that was already applied gets the stored answer. */
@@ -378,12 +411,25 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	nop.ctr = cm->ctr; /* same union slot for every op message */
 	cmd.body_case = DMLOG__COMMAND__BODY_OP;
 	cmd.op = &nop;
-	rc = batch_add(s->srv->batch, &cmd, s, op, cm->id);
+	early = session_clear_early(s, op, req, &dres);
+	if (early)
+		rc = batch_add_acked(s->srv->batch, &cmd, s, op, cm->id);
+	else
+		rc = batch_add(s->srv->batch, &cmd, s, op, cm->id);
 	if (rc) {
 		session_reply_error(s, cm->id, rc, "server busy: commit queue full");
 		return;
 	}
 	s->in_flight++;
+	if (early) {
+		Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
+		struct opmap_reply store;
+
+		s->srv->early_clears++;
+		m.id = cm->id;
+		opmap_reply(op, &dres, &store, &m);
+		session_send(s, &m);
+	}
 	if (s->in_flight >= s->srv->lim.max_in_flight && !s->read_paused) {
 		bufferevent_disable(s->bev, EV_READ);
 		s->read_paused = true;
@@ -398,8 +444,9 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Holds the current read until the read lease is there (session_parked_cb). */
-static void session_park(struct session *s, uint64_t id)
+/* Holds the current read until the read lease is there and, with acked_mark, until the clears
+ * answered before it have been applied (session_parked_cb). */
+static void session_park(struct session *s, uint64_t id, uint64_t acked_mark)
 {
 	struct server *srv = s->srv;
 	struct session_parked *p;
@@ -412,6 +459,12 @@ static void session_park(struct session *s, uint64_t id)
 	}
 	p->s = s;
 	p->id = id;
+	/* Later reads of a session never overtake earlier ones: a read parked behind another
+	 * waits for at least what that one waits for. */
+	if (s->parked && s->parked_mark > acked_mark)
+		acked_mark = s->parked_mark;
+	s->parked_mark = acked_mark;
+	p->acked_mark = acked_mark;
 	p->deadline_ms = mono_ms() + srv->lim.read_wait_ms;
 	p->len = s->frame_len;
 	memcpy(p->frame, s->frame, s->frame_len);
@@ -424,6 +477,13 @@ static void session_park(struct session *s, uint64_t id)
 }
 
 static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool replay);
+static void session_admin(struct session *s, const Dmlog__ClientMessage *cm, bool replay);
+
+void session_parked_kick(struct server *srv)
+{
+	if (srv->nparked && srv->parked_timer)
+		event_active(srv->parked_timer, EV_TIMEOUT, 0);
+}
 
 static void session_parked_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -438,19 +498,28 @@ static void session_parked_cb(evutil_socket_t fd, short what, void *arg)
 	for (p = TAILQ_FIRST(&srv->parked); p; p = next) {
 		struct session *s = p->s;
 
+		bool admin = s->id.role == TLS_ROLE_ADMIN;
+		bool applied = batch_acked_ended(srv->batch, p->acked_mark);
+
 		next = TAILQ_NEXT(p, link);
-		if (session_alive(s) && !ok && leader && now < p->deadline_ms)
+		/* An admin view needs no lease (any peer answers it from its own state); a log
+		 * read does. Both wait for the clears answered before them, until the deadline. */
+		if (session_alive(s) && now < p->deadline_ms &&
+		    (admin ? !applied : (!ok || !applied) && leader))
 			continue;
 		TAILQ_REMOVE(&srv->parked, p, link);
 		srv->nparked--;
 		s->parked--;
-		if (session_alive(s) && ok) {
+		if (session_alive(s) && (ok || admin)) {
 			Dmlog__ClientMessage *cm = dmlog__client_message__unpack(NULL, p->len, p->frame);
 
 			if (cm) {
 				s->frame = p->frame;
 				s->frame_len = p->len;
-				session_ulog(s, cm, true);
+				if (admin)
+					session_admin(s, cm, true);
+				else
+					session_ulog(s, cm, true);
 				s->frame = NULL;
 				dmlog__client_message__free_unpacked(cm, NULL);
 			}
@@ -493,6 +562,7 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 	struct engine_req req;
 	char err[160];
 	uint32_t op = opmap_op(cm->body_case);
+	uint64_t acked_mark;
 	int rc;
 
 	if (s->id.role != TLS_ROLE_NODE) {
@@ -512,27 +582,40 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 	/* A FLUSH without marks changes nothing: every mark this node sent before it was
 	 * answered only once committed, so it is answered like a read (under the read lease). */
 	if (!engine_op_is_read(op) && !(op == ENGINE_FLUSH && req.nregions == 0)) {
-		session_write_op(s, cm, op);
+		session_write_op(s, cm, op, &req);
 		return;
 	}
-	if (!server_read_ok(s->srv) || (s->parked && !replay)) {
-		if (replay)
-			session_reply_not_leader(s, cm->id);
-		else
-			session_park(s, cm->id);
+	/* IS_CLEAN is the one log read a clear changes: it waits for the clears answered early
+	 * (session_clear_early()) before it to be applied. */
+	acked_mark = op == ENGINE_IS_CLEAN ? batch_acked_mark(s->srv->batch) : 0;
+	if (!replay && (!server_read_ok(s->srv) || s->parked ||
+			!batch_acked_ended(s->srv->batch, acked_mark))) {
+		session_park(s, cm->id, acked_mark);
+		return;
+	}
+	if (!server_read_ok(s->srv)) {
+		session_reply_not_leader(s, cm->id);
 		return;
 	}
 	session_read_op(s, cm, &req);
 }
 
-static void session_admin(struct session *s, const Dmlog__ClientMessage *cm)
+/* An admin view; replay: a parked one coming back once the clears before it were applied. */
+static void session_admin(struct session *s, const Dmlog__ClientMessage *cm, bool replay)
 {
 	Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 	struct admin_reply ar;
+	uint64_t acked_mark = batch_acked_mark(s->srv->batch);
 	int rc;
 
 	if (s->id.role != TLS_ROLE_ADMIN) {
 		session_reject(s, cm->id, -EPERM, "admin requests are for the admin role only");
+		return;
+	}
+	/* The views show marks and dirty counts: like IS_CLEAN, they wait for the clears
+	 * answered before them. */
+	if (!replay && (s->parked || !batch_acked_ended(s->srv->batch, acked_mark))) {
+		session_park(s, cm->id, acked_mark);
 		return;
 	}
 	m.id = cm->id;
@@ -618,7 +701,7 @@ static void session_dispatch(struct session *s, const Dmlog__ClientMessage *cm)
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_LIST_LOGS:
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG:
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_STATE_DIGEST:
-		session_admin(s, cm);
+		session_admin(s, cm, false);
 		return;
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_ADD:
 	case DMLOG__CLIENT_MESSAGE__BODY_ADMIN_PEER_REMOVE:

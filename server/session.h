@@ -57,6 +57,13 @@ void session_reply_release_error(struct session *s, uint64_t id, int err, const 
  * stopping: the client is told "not leader" and retries where the leader is. */
 void session_reply_release_not_leader(struct session *s, uint64_t id);
 
+/* Ends a request that was answered at submission (batch_add_acked()) once its entry is applied
+ * or dropped: counts it out of the session's in-flight requests. */
+void session_release_acked(struct session *s);
+
+/* Lets the parked reads whose early-answered clears are now applied go at once. */
+void session_parked_kick(struct server *srv);
+
 struct feed_client;
 
 /* The session's feed client (feed.c), NULL before it watched anything. */

@@ -326,7 +326,7 @@ void engine_check(const struct engine *e, const struct engine_req *req, struct e
 
 	memset(res, 0, sizeof(*res));
 	err = check_request(req, res);
-	if (!err && !(req->op == ENGINE_FLUSH && !req->nregions))
+	if (!err && !(req->op == ENGINE_FLUSH && !req->nregions) && req->op != ENGINE_CLEAR_REGION)
 		err = engine_fail(res, -EINVAL, "operation %u may not be answered before its commit",
 				  req->op);
 	if (!err)

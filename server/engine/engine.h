@@ -223,10 +223,12 @@ void engine_apply(struct engine *e, const struct engine_req *req, struct engine_
 /* Answers a read op without changing anything; a mutating op gets -EINVAL. */
 void engine_read(const struct engine *e, const struct engine_req *req, struct engine_res *res);
 
-/* The answer engine_apply() would give a FLUSH without marks, without applying anything:
- * every check of the request (the instance and its state), then success with no result. It
- * changes nothing, so dmlogd answers it like a read instead of committing it. Any other op
- * (a FLUSH carrying marks included) gets -EINVAL. */
+/* Every check engine_apply() makes of a FLUSH without marks or of a CLEAR_REGION (the
+ * instance, its state, the regions), without applying anything: success with no result, or
+ * the error engine_apply() would give now. A FLUSH without marks changes nothing, so dmlogd
+ * answers it like a read; a CLEAR_REGION that passes cannot fail when applied later unless its
+ * own instance is destroyed or lost first (CLEAR has no other error), which lets dmlogd answer
+ * it before its commit. Any other op (a FLUSH carrying marks included) gets -EINVAL. */
 void engine_check(const struct engine *e, const struct engine_req *req, struct engine_res *res);
 
 /* A node's lease ran out (see the file comment). Returns 0 or -ENOMEM. */

@@ -759,6 +759,130 @@ START_TEST(server_stall_does_not_expire_node_leases)
 }
 END_TEST
 
+/* The admin view's dirty count of UUID (the only log), asked right now. */
+static uint64_t admin_dirty(struct rawconn *a, uint64_t id)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__ListLogsRequest ll = DMLOG__LIST_LOGS_REQUEST__INIT;
+	Dmlog__ServerMessage *r;
+	uint64_t dirty;
+
+	m.id = id;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_LIST_LOGS;
+	m.admin_list_logs = &ll;
+	r = rawconn_call(a, &m, 5000);
+	ck_assert_msg(r != NULL, "admin list: %s", a->err);
+	ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ADMIN_LOGS);
+	ck_assert_uint_eq(r->admin_logs->n_logs, 1);
+	dirty = r->admin_logs->logs[0]->dirty_count;
+	dmlog__server_message__free_unpacked(r, NULL);
+	return dirty;
+}
+
+/* The value of "key=" in dmlogd's newest state dump (after a fresh SIGUSR1). */
+static unsigned long long dump_value(const char *key)
+{
+	int before = dmlogd_log_count(&d, "state dump: leader=");
+	char line[2048], last[2048] = "", want[64];
+	unsigned long long v = 0;
+	const char *p;
+	FILE *f;
+
+	kill(d.pid, SIGUSR1);
+	for (int i = 0; i < 300 && dmlogd_log_count(&d, "state dump: leader=") == before; i++)
+		usleep(10 * 1000);
+	f = fopen(d.logfile, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "state dump: leader="))
+			snprintf(last, sizeof(last), "%s", line);
+	fclose(f);
+	snprintf(want, sizeof(want), " %s=", key);
+	p = strstr(last, want);
+	ck_assert_msg(p != NULL, "no %s in the dump: %s", key, last);
+	ck_assert_int_eq(sscanf(p + strlen(want), "%llu", &v), 1);
+	return v;
+}
+
+/* A valid CLEAR_REGION is answered before its commit (early_clear_ack, the default), yet every
+ * read that could see it, sent after its answer or pipelined right behind it, sees it: IS_CLEAN
+ * and the admin views wait until it is applied. With early_clear_ack = no every clear waits for
+ * its commit and the answers are the same. A clear that fails its checks is never answered
+ * early. */
+static void clears_keep_read_your_writes(bool early)
+{
+	const char *args[] = {early ? "--early-clear-ack=yes" : "--early-clear-ack=no", NULL};
+	struct rawconn c, a;
+	uint64_t id = 1, aid = 1;
+	struct op clr = OP(DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION);
+	struct op isc = OP(DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN);
+	Dmlog__ServerMessage *r;
+
+	start(args);
+	node(&c, "node-node1", 1);
+	ck_assert_msg(rawconn_open_as(&a, d.port, certs, "admin-admin") == 0, "%s", a.err);
+	ck_assert_msg(rawconn_hello(&a, 2) == 0, "%s", a.err);
+	create_log(&c, &id, "65536 clustered-core 16 nosync");
+	clr.n = 1;
+	for (uint64_t i = 0; i < 100; i++) {
+		uint64_t region = i * 37 % 4096;
+		bool done = false;
+
+		ok_done(&c, id++, MARK(region));
+		ck_assert(!ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, region));
+		ck_assert_uint_eq(admin_dirty(&a, aid++), 1);
+		/* the clear and IS_CLEAN back to back: the read reaches dmlogd before the clear's
+		 * commit can have finished */
+		clr.regions[0] = region;
+		isc.region = region;
+		ck_assert_int_eq(op_send(&c, id, &clr), 0);
+		ck_assert_int_eq(op_send(&c, id + 1, &isc), 0);
+		/* Replies in the order they were answered: early, the clear's comes first and the
+		 * read that follows it must see it; committed, a read may be answered before the
+		 * clear (it was not acknowledged yet), and sees it only when answered after. */
+		for (int k = 0; k < 2; k++) {
+			r = rawconn_recv(&c, 5000);
+			ck_assert_msg(r != NULL, "request %llu: no answer", (unsigned long long)(id + k));
+			if (r->id == id) {
+				ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_DONE);
+				done = true;
+				/* an admin asking right after the clear's answer sees it */
+				ck_assert_uint_eq(admin_dirty(&a, aid++), 0);
+			} else {
+				ck_assert_uint_eq(r->id, id + 1);
+				ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_BOOL_RESULT);
+				ck_assert_msg(!early || done, "IS_CLEAN answered before an early clear");
+				ck_assert_msg(r->bool_result->value || !done,
+					      "region %llu not clean after its clear was answered",
+					      (unsigned long long)region);
+			}
+			dmlog__server_message__free_unpacked(r, NULL);
+		}
+		id += 2;
+	}
+	/* a clear out of range is refused as before, and never counted as answered early */
+	clr.regions[0] = 4096;
+	r = op_call(&c, id++, &clr);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(op_errno(r), -EINVAL);
+	dmlog__server_message__free_unpacked(r, NULL);
+	ck_assert_uint_eq(dump_value("early_clears"), early ? 100 : 0);
+	rawconn_close(&a);
+	rawconn_close(&c);
+}
+
+START_TEST(early_clear_answers_keep_read_your_writes)
+{
+	clears_keep_read_your_writes(true);
+}
+END_TEST
+
+START_TEST(clears_answered_after_commit_when_early_acks_are_off)
+{
+	clears_keep_read_your_writes(false);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dmlogd");
@@ -773,5 +897,7 @@ int main(void)
 	tcase_add_test(tc, idle_timeout_and_connection_limit);
 	tcase_add_test(tc, node_lease_expiry_drops_marks_and_resyncs);
 	tcase_add_test(tc, server_stall_does_not_expire_node_leases);
+	tcase_add_test(tc, early_clear_answers_keep_read_your_writes);
+	tcase_add_test(tc, clears_answered_after_commit_when_early_acks_are_off);
 	return testmain_run(s);
 }

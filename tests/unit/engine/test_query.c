@@ -151,7 +151,8 @@ START_TEST(engine_read_matches_apply_and_refuses_mutations)
 END_TEST
 
 /* engine_check: the answer engine_apply() gives a FLUSH without marks (dmlogd answers it like
- * a read), with nothing changed; every other op, a FLUSH carrying marks included, refused. */
+ * a read), with nothing changed; every other op but CLEAR_REGION, a FLUSH carrying marks
+ * included, refused. */
 START_TEST(engine_check_answers_an_empty_flush_as_apply_would)
 {
 	struct engine_req req;
@@ -182,7 +183,7 @@ START_TEST(engine_check_answers_an_empty_flush_as_apply_would)
 	engine_check(e, &req, &r1);
 	ck_assert_int_eq(r1.error, -EINVAL);
 	for (uint32_t op = ENGINE_CTR; op <= ENGINE_IS_REMOTE_RECOVERING; op++) {
-		if (op == ENGINE_FLUSH)
+		if (op == ENGINE_FLUSH || op == ENGINE_CLEAR_REGION)
 			continue;
 		req = fx_req(op, "a", U, 1);
 		req.region = 5;
@@ -201,6 +202,56 @@ START_TEST(engine_check_answers_an_empty_flush_as_apply_would)
 	engine_check(e, &req, &r1);
 	ck_assert_int_eq(r1.error, 0);
 	engine_free(before);
+}
+END_TEST
+
+/* engine_check of a CLEAR_REGION (dmlogd answers a passing one before its commit): nothing
+ * changes, and its answer is engine_apply()'s, for success and for every error a clear has. */
+START_TEST(engine_check_answers_a_clear_as_apply_would)
+{
+	struct engine_req req;
+	struct engine_res r1, r2;
+	struct engine *before;
+	struct {
+		const char *node;
+		uint64_t luid;
+		uint64_t regions[2];
+		uint32_t nregions;
+		int error;
+	} cases[] = {
+		{"a", 1, {5, 9}, 2, 0},           /* a held mark and one not held */
+		{"a", 1, {2047}, 1, 0},           /* the last region */
+		{"a", 1, {5, 2048}, 2, -EINVAL},  /* one region out of range: nothing cleared */
+		{"a", 1, {0}, 0, -EINVAL},        /* no region */
+		{"a", 2, {5}, 1, -EINVAL},        /* no such instance */
+		{"c", 1, {5}, 1, -EINVAL},        /* no such node */
+	};
+
+	fx_open(e, "a", U, 1, "2097152 clustered-core 1024 nosync");
+	fx_open(e, "b", U, 7, "2097152 clustered-core 1024 nosync");
+	ck_assert_int_eq(fx_mark(e, "a", U, 1, 5), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		before = fx_clone(e);
+		req = fx_req(ENGINE_CLEAR_REGION, cases[i].node, U, cases[i].luid);
+		req.nregions = cases[i].nregions;
+		memcpy(req.regions, cases[i].regions, sizeof(cases[i].regions));
+		engine_check(e, &req, &r1);
+		ck_assert_msg(fx_state_equal(e, before), "case %zu changed the state", i);
+		engine_apply(before, &req, &r2);
+		ck_assert_msg(r1.error == cases[i].error && r2.error == cases[i].error,
+			      "case %zu: check %d, apply %d, want %d", i, r1.error, r2.error,
+			      cases[i].error);
+		engine_free(before);
+	}
+	ck_assert(fx_has_mark(e, U, "a", 5));
+	/* a lost instance: -ESTALE from both */
+	ck_assert_int_eq(engine_node_lost(e, "a"), 0);
+	req = fx_req(ENGINE_CLEAR_REGION, "a", U, 1);
+	req.nregions = 1;
+	req.regions[0] = 5;
+	engine_check(e, &req, &r1);
+	ck_assert_int_eq(r1.error, -ESTALE);
+	ck_assert_int_eq(fx_apply(e, &req).error, -ESTALE);
 }
 END_TEST
 
@@ -234,6 +285,7 @@ int main(void)
 	tcase_add_test(tc, is_clean_and_in_sync_answer_zero_or_one);
 	tcase_add_test(tc, engine_read_matches_apply_and_refuses_mutations);
 	tcase_add_test(tc, engine_check_answers_an_empty_flush_as_apply_would);
+	tcase_add_test(tc, engine_check_answers_a_clear_as_apply_would);
 	tcase_add_test(tc, reads_from_a_lost_instance_are_estale);
 	suite_add_tcase(s, tc);
 	return fx_run(s);
