@@ -19,7 +19,8 @@
 #
 # Output: /out/fio.txt, lines "R REP TYPE WORKLOAD IOPS KIB_PER_S", and for the userspace types
 # /out/counts-TYPE-WORKLOAD.txt (requests by type, from bench_responder); /out/guest-lat.txt, the
-# in-guest round trips of bench_rounds (see the latency phase). A type whose daemon
+# in-guest round trips of bench_rounds (see the latency phase; with dmlog3, libdmlog through the
+# 3-peer group too). A type whose daemon
 # does not start gets lines "F REP TYPE WORKLOAD reason" instead.
 . /host/guest-lib.sh
 
@@ -168,10 +169,14 @@ if [ -x /host/bench_lat ] && [ -x /host/bench_rounds ] && [ -n "$DMLOGD_PID" ]; 
 		sleep 0.1
 		_n=$((_n - 1))
 	done
-	bounded 120 /out/guest-lat.txt /host/bench_rounds -n 3 -r ${BENCH_LAT_PER:-100} -w 10 -b 90 -s 60 \
-		"tls=/host/bench_lat tls port=$(awk '{print $2}' /tmp/echo.port) certs=$CERTS node=node2" \
+	set -- "tls=/host/bench_lat tls port=$(awk '{print $2}' /tmp/echo.port) certs=$CERTS node=node2" \
 		"direct=/host/bench_lat dmlog servers=$DMLOGD_LISTEN certs=$CERTS node=node2 uuid=LVM-bench-glat" \
-		"bridge=/host/bench_lat bridge path=/tmp/lat.sock uuid=LVM-bench-glat-bridge" ||
+		"bridge=/host/bench_lat bridge path=/tmp/lat.sock uuid=LVM-bench-glat-bridge"
+	# with the 3-peer group up, libdmlog's commit through it too: the yardstick of the dmlog3
+	# write rows ("one replicated MARK+FLUSH commit measured in the same guest run")
+	[ -n "$GROUP_PIDS" ] &&
+		set -- "$@" "group=/host/bench_lat dmlog servers=$PEERS3 certs=$CERTS node=node2 uuid=LVM-bench-glat3"
+	bounded 150 /out/guest-lat.txt /host/bench_rounds -n 3 -r ${BENCH_LAT_PER:-100} -w 10 -b 90 -s 60 "$@" ||
 		note "in-guest latency rounds failed: $(tail -n 3 /out/guest-lat.txt)"
 	kill -TERM $LATB_PID $ECHO_PID 2>/dev/null
 	wait $LATB_PID $ECHO_PID 2>/dev/null

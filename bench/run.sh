@@ -512,6 +512,23 @@ row() { # row LABEL KEY [NA-KEY]: latency row with ratios to the fsync floor
 verdict() { # verdict OK(0/1/-) TEXT
 	case $1 in 1) printf "  MET      %s\n" "$2" ;; 0) printf "  NOT MET  %s\n" "$2" ;; *) printf "  n/a      %s\n" "$2" ;; esac
 }
+# vm_medians: from the guest's fio.txt, "M TYPE WORKLOAD MEDIAN" (IOPS, or MiB/s for sw64 and
+# sr) per pair that has results, and its "F ..." failure lines as they are.
+vm_medians() {
+	awk '
+	$1 == "R" { k = $3 " " $4; n[k]++; v[k, n[k]] = ($4 == "sw64" || $4 == "sr") ? $6 / 1024 : $5 }
+	$1 == "F" { print }
+	END {
+		for (k in n) {
+			c = n[k]
+			for (i = 1; i <= c; i++) a[i] = v[k, i]
+			for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			print "M", k, (c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2)
+		}
+	}' "$OUT/vm/files/fio.txt"
+}
+# vm_med TYPE WORKLOAD: one median ("" when not measured).
+vm_med() { vm_medians | awk -v k="$1 $2" '$1 == "M" && $2 " " $3 == k { print $4 }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else print (a + 0 <= b + 0) ? 1 : 0 }'; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "") print "-"; else print (a + 0 < b + 0) ? 1 : 0 }'; }
 mul() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "") print ""; else printf "%.1f", a * b }'; }
@@ -583,12 +600,8 @@ echo "VM: fio in QEMU (TCG), 2-leg mirror on tmpfs loops, 512 KiB regions, nosyn
 if [ -n "${NA[vm]:-}" ]; then
 	printf "  n/a (%s)\n" "${NA[vm]}"
 else
-	awk -v types="core disk responder dmlog dmlog-if dmlog3" -v nadm="${NA[vm.dmlog]:-}" -v nag="${NA[group]:-}" '
-	function med(k,   n, i, j, t, a) { n = cnt[k]; if (!n) return "";
-		for (i = 1; i <= n; i++) a[i] = v[k, i];
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-	$1 == "R" { k = $3 SUBSEP $4; cnt[k]++; v[k, cnt[k]] = ($4 == "sw64" || $4 == "sr") ? $6 / 1024 : $5; seen[$3] = 1 }
+	vm_medians | awk -v types="core disk responder dmlog dmlog-if dmlog3" -v nadm="${NA[vm.dmlog]:-}" -v nag="${NA[group]:-}" '
+	$1 == "M" { m[$2 SUBSEP $3] = $4; seen[$2] = 1 }
 	$1 == "F" { fail[$3] = $0 }
 	END {
 		nw = split("rw1 rw16 sw64 sr rr1", w, " ")
@@ -599,12 +612,12 @@ else
 		printf "\n"
 		for (j = 1; j <= nw; j++) {
 			printf "  %-28s", lab[j]
-			base = med("core" SUBSEP w[j])
+			base = m["core" SUBSEP w[j]]
 			for (i = 1; i <= nt; i++) {
-				m = med(t[i] SUBSEP w[j])
-				if (m == "") cell = "n/a"
-				else if (t[i] == "core" || base == "") cell = sprintf("%.0f", m)
-				else cell = sprintf("%.0f (%.2fx)", m, m / base)
+				v = m[t[i] SUBSEP w[j]]
+				if (v == "") cell = "n/a"
+				else if (t[i] == "core" || base == "") cell = sprintf("%.0f", v)
+				else cell = sprintf("%.0f (%.2fx)", v, v / base)
 				printf " %17s", cell
 			}
 			printf "\n"
@@ -613,7 +626,7 @@ else
 			why = fail[t[i]] != "" ? fail[t[i]] : (t[i] ~ /^dmlog/ && nadm != "" ? nadm : (t[i] == "dmlog3" && nag != "" ? nag : "not run"))
 			printf "  %s: n/a (%s)\n", t[i], why
 		}
-	}' "$OUT/vm/files/fio.txt"
+	}'
 	if [ -s "$OUT/vm/files/guest-lat.txt" ]; then
 		awk '$1 == "series" { split($2, n, "."); printf "%s %s=%.0f/%.0f", (c++ ? "," : "  in-guest round trips, p50/p99 us:"), n[1] "." n[2], $4, $6 }
 			END { if (c) printf "\n" }' "$OUT/vm/files/guest-lat.txt"
@@ -645,6 +658,16 @@ for k in tput_group:"3 peers" tput_solo:"standalone" tput_group_b8:"3 peers, 8 r
 	verdict "$(le 100000 "$v")" ">= 100,000 region marks/s with 64 writers (${k#*:}): ${v:-n/a} marks/s"
 done
 verdict "$(le "${R[mem.bits]:-}" 2.2)" "<= 2.2 bits of memory per region (dmlogd RSS, 2^28 regions): ${R[mem.bits]:-n/a} bits/region (engine alone: ${R[snap4096.bits_per_region]:-n/a})"
+# The VM targets, 3 peers against the in-memory responder (both through the real kernel):
+# QD1, the time dmlog3 adds per random write <= 1.3 x one replicated MARK then FLUSH timed by
+# libdmlog in the same guest (the dmlog3 mirror has no integrated_flush); QD16, >= 0.6 x.
+if [ -z "${NA[vm]:-}" ] && [ -s "$OUT/vm/files/fio.txt" ]; then
+	D1=$(vm_med dmlog3 rw1) P1=$(vm_med responder rw1) D16=$(vm_med dmlog3 rw16) P16=$(vm_med responder rw16)
+	GMF=$(awk '$1 == "series" && $2 == "group.markflush" { print $4 }' "$OUT/vm/files/guest-lat.txt" 2>/dev/null)
+	ADD=$(awk -v d="$D1" -v p="$P1" 'BEGIN { if (d + 0 > 0 && p + 0 > 0) printf "%.0f", 1e6 / d - 1e6 / p }')
+	verdict "$(le "$ADD" "$(mul "$GMF" 1.3)")" "VM QD1 random write, 3 peers: dmlog adds ${ADD:-n/a} us per write over the responder (${D1:-n/a} vs ${P1:-n/a} IOPS) <= 1.3 x one replicated MARK then FLUSH in the guest ${GMF:-n/a} us = $(mul "$GMF" 1.3) us (ratio $(ratio "$ADD" "$GMF"))"
+	verdict "$(le "$(mul "$P16" 0.6)" "$D16")" "VM QD16 random write, 3 peers: ${D16:-n/a} IOPS >= 0.6 x the responder's ${P16:-n/a} (ratio $(ratio "$D16" "$P16"))"
+fi
 echo
 echo "raw samples, logs and outputs: $OUT   (run took $(($(date +%s) - T0)) s)"
 } | tee "$OUT/table.txt"
