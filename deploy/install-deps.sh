@@ -15,8 +15,9 @@ want_test=0
 BUILD_PKGS=(gcc make cmake pkg-config libc6-dev linux-libc-dev
             libprotobuf-c-dev protobuf-c-compiler libevent-dev libssl-dev openssl
             libuv1-dev check)
-# The real-kernel tests (tests/kernel/) boot Debian's kernel under QEMU.
-TEST_PKGS=(valgrind procps qemu-system-x86 busybox-static cpio dmsetup xz-utils iproute2)
+# The real-kernel tests (tests/kernel/) boot Debian's kernel under QEMU; inside the guest,
+# busybox provides the shell tools (ip included), so the host needs no procps or iproute2.
+TEST_PKGS=(valgrind qemu-system-x86 busybox-static cpio dmsetup xz-utils)
 RAFT_PKG=libraft-dev
 RAFT_MIN=0.22
 
@@ -40,36 +41,97 @@ raft_ok() {
 	dpkg --compare-versions "$v" ge "$RAFT_MIN"
 }
 
-# The URI of the Debian archive as this machine's sources name it (deb822 or one-line form).
+APT_DIR=/etc/apt
+
+# The stanzas of the deb822 .sources files given, one line each: "<types>|<uris>|<suites>",
+# the field values space-separated. Comment lines are skipped, continuation lines are joined
+# to their field, and stanzas with "Enabled: no" are left out (apt ignores them too).
+deb822_stanzas() {
+	awk '
+		function flush() { if (e && (t != "" || u != "" || s != "")) print t "|" u "|" s
+			t = u = s = k = ""; e = 1 }
+		BEGIN { e = 1 }
+		/^#/ { next }
+		/^[[:space:]]*$/ { flush(); next }
+		/^[[:space:]]/ { v = $0; sub(/^[[:space:]]+/, "", v)
+			if (k == "types") t = t " " v; else if (k == "uris") u = u " " v
+			else if (k == "suites") s = s " " v
+			next }
+		{ k = tolower($1); sub(/:$/, "", k); v = $0; sub(/^[^:]*:[[:space:]]*/, "", v)
+			if (k == "types") t = v; else if (k == "uris") u = v
+			else if (k == "suites") s = v; else if (k == "enabled") e = tolower(v) !~ /^no/ }
+		END { flush() }' "$@"
+}
+
+# The one-line "deb" entries of the sources.list files given: "<uri> <suite>" per line, options
+# ([...]) and comments (from "#" to the end of the line) removed.
+oneline_debs() {
+	awk '{ sub(/#.*/, "") }
+		$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ }
+			if (i + 1 <= NF) print $i, $(i + 1) }' "$@"
+}
+
+# The sources files apt reads (those that exist), by format.
+list_files() {
+	local f
+	for f in "$APT_DIR"/sources.list "$APT_DIR"/sources.list.d/*.list; do
+		[ -f "$f" ] && echo "$f"
+	done
+	return 0
+}
+sources_files() {
+	local f
+	for f in "$APT_DIR"/sources.list.d/*.sources; do
+		[ -f "$f" ] && echo "$f"
+	done
+	return 0
+}
+
+# Whether some active deb entry already names suite $1. A commented-out line or a disabled
+# stanza does not count: apt would not use it, and "apt-get -t $1" would then fail.
+suite_enabled() {
+	local files
+	mapfile -t files < <(list_files)
+	if [ "${#files[@]}" -gt 0 ] && oneline_debs "${files[@]}" | awk -v s="$1" '$2 == s { f = 1 } END { exit !f }'; then
+		return 0
+	fi
+	mapfile -t files < <(sources_files)
+	[ "${#files[@]}" -gt 0 ] || return 1
+	deb822_stanzas "${files[@]}" | awk -F'|' -v s="$1" '
+		{ nt = split($1, t, " "); ns = split($3, w, " "); deb = 0
+		  for (i = 1; i <= nt; i++) if (t[i] == "deb") deb = 1
+		  for (i = 1; i <= ns; i++) if (deb && w[i] == s) f = 1 }
+		END { exit !f }'
+}
+
+# The URI of the Debian archive as this machine's active sources name it for bookworm
+# (deb822 or one-line form): the first one found.
 debian_uri() {
-	local f uri=''
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		uri=$(awk '
-			/^[[:space:]]*$/ { if (u != "" && s ~ /(^|[ \t])bookworm([ \t]|$)/) { print u; exit } u=""; s=""; next }
-			/^URIs:/   { u=$2 }
-			/^Suites:/ { $1=""; s=$0 }
-			END { if (u != "" && s ~ /(^|[ \t])bookworm([ \t]|$)/) print u }' "$f" | head -n1)
+	local files uri=''
+	mapfile -t files < <(sources_files)
+	if [ "${#files[@]}" -gt 0 ]; then
+		uri=$(deb822_stanzas "${files[@]}" | awk -F'|' '
+			{ nt = split($1, t, " "); ns = split($3, w, " "); deb = 0; bw = 0
+			  for (i = 1; i <= nt; i++) if (t[i] == "deb") deb = 1
+			  for (i = 1; i <= ns; i++) if (w[i] == "bookworm") bw = 1
+			  if (deb && bw) { split($2, u, " "); print u[1]; exit } }')
 		[ -n "$uri" ] && { echo "$uri"; return 0; }
-	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		uri=$(awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
-			if ($(i+1) == "bookworm") { print $i; exit } }' "$f")
+	fi
+	mapfile -t files < <(list_files)
+	if [ "${#files[@]}" -gt 0 ]; then
+		uri=$(oneline_debs "${files[@]}" | awk '$2 == "bookworm" { print $1; exit }')
 		[ -n "$uri" ] && { echo "$uri"; return 0; }
-	done
+	fi
 	return 1
 }
 
 enable_backports() {
-	if grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null; then
-		return 0
-	fi
+	suite_enabled bookworm-backports && return 0
 	local uri
-	uri=$(debian_uri) || { echo "install-deps: no bookworm source found in /etc/apt to derive the backports URI from" >&2; exit 1; }
+	uri=$(debian_uri) || { echo "install-deps: no bookworm source found in $APT_DIR to derive the backports URI from" >&2; exit 1; }
 	echo "install-deps: enabling bookworm-backports from $uri"
 	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	"${SUDO[@]}" tee /etc/apt/sources.list.d/dmlog-bookworm-backports.sources >/dev/null <<SRC
+	"${SUDO[@]}" tee "$APT_DIR"/sources.list.d/dmlog-bookworm-backports.sources >/dev/null <<SRC
 Types: deb
 URIs: $uri
 Suites: bookworm-backports

@@ -1,7 +1,9 @@
-/* test_regions.c: MARK_REGION, CLEAR_REGION and FLUSH (server/engine/regions.c). */
+/* test_regions.c: MARK_REGION, CLEAR_REGION and FLUSH (server/engine/regions.c), and which
+ * instance states may send them and the other mutations a kernel sends outside RESUME. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fixture.h"
 
@@ -151,6 +153,89 @@ START_TEST(regions_checked_against_the_instance_not_the_log)
 }
 END_TEST
 
+/* Puts instance ("c", 1) of U into the state named (as fx_inst_state() names it). */
+static void c_into(const char *state)
+{
+	if (strcmp(state, "pending") == 0) {
+		ck_assert_int_eq(fx_ctr(e, "c", U, 1, NOSYNC16), 0);
+	} else {
+		fx_open(e, "c", U, 1, NOSYNC16);
+		if (strcmp(state, "lost") == 0) {
+			ck_assert_int_eq(engine_node_lost(e, "c"), 0);
+		} else {
+			ck_assert_int_eq(fx_simple(e, ENGINE_PRESUSPEND, "c", U, 1), 0);
+			if (strcmp(state, "suspended") == 0)
+				ck_assert_int_eq(fx_simple(e, ENGINE_POSTSUSPEND, "c", U, 1), 0);
+		}
+	}
+	ck_assert_str_eq(fx_inst_state(e, U, "c", 1), state);
+}
+
+/* The kernel sends MARK, CLEAR, FLUSH, SET_REGION_SYNC and IS_REMOTE_RECOVERING while its
+ * instance is not resumed (in-flight writes and recovery during a suspend, the first I/O right
+ * after CTR); where cmirrord answers -ENOENT the engine applies them, with their usual effect.
+ * _i = 0, 1, 2: pending (CTR only), presuspended, suspended (POSTSUSPEND). */
+static const char *const idle_state[] = { "pending", "presuspended", "suspended" };
+
+START_TEST(mutations_accepted_while_not_resumed)
+{
+	const char *state = idle_state[_i];
+	uint64_t flush[2] = { 4, 5 }, all[3] = { 3, 4, 5 };
+	struct engine_res res;
+
+	c_into(state);
+	ck_assert_int_eq(fx_mark(e, "c", U, 1, 3), 0);
+	ck_assert(fx_has_mark(e, U, "c", 3));
+	ck_assert(!fx_clean(e, "a", U, 1, 3));
+	ck_assert_int_eq(fx_regions(e, ENGINE_FLUSH, "c", U, 1, 2, flush), 0);
+	ck_assert(fx_has_mark(e, U, "c", 4) && fx_has_mark(e, U, "c", 5));
+	ck_assert_int_eq(fx_regions(e, ENGINE_CLEAR_REGION, "c", U, 1, 3, all), 0);
+	ck_assert_uint_eq(fx_mark_count(e, U), 0);
+	ck_assert(fx_clean(e, "a", U, 1, 3) && fx_clean(e, "a", U, 1, 5));
+
+	/* recovery reported by c counts cluster-wide */
+	ck_assert_int_eq(fx_set_sync(e, "c", U, 1, 2, false), 0);
+	ck_assert_int_eq(fx_set_sync(e, "c", U, 1, 9, false), 0);
+	ck_assert(!fx_in_sync(e, "a", U, 1, 9));
+	ck_assert_uint_eq(fx_sync_count(e, "a", U, 1), 14);
+	ck_assert_int_eq(fx_set_sync(e, "c", U, 1, 2, true), 0);
+	ck_assert(fx_in_sync(e, "a", U, 1, 2));
+	ck_assert_int_eq(fx_set_sync(e, "c", U, 1, 2, false), 0);
+
+	/* c's question puts 9 on the priority list: a is handed 9 before the lower 2 */
+	res = fx_region_op(e, ENGINE_IS_REMOTE_RECOVERING, "c", U, 1, 9);
+	ck_assert_int_eq(res.error, 0);
+	ck_assert(res.flag);
+	ck_assert_uint_eq(res.value, 2);
+	ck_assert_uint_eq(fx_inst_hint(e, U, "c", 1), 2);
+	ck_assert_int_eq(fx_work(e, "a", U, 1), 9);
+	ck_assert_str_eq(fx_inst_state(e, U, "c", 1), state); /* none of it resumed c */
+}
+END_TEST
+
+/* The same five from a lost instance: -ESTALE, nothing changes (its kernel must resume first). */
+START_TEST(mutations_refused_when_lost)
+{
+	uint64_t list[2] = { 4, 5 };
+	struct engine *before;
+	struct engine_res res;
+
+	c_into("lost");
+	ck_assert_int_eq(fx_set_sync(e, "a", U, 1, 9, false), 0);
+	before = fx_clone(e);
+	ck_assert_int_eq(fx_mark(e, "c", U, 1, 3), -ESTALE);
+	ck_assert_int_eq(fx_regions(e, ENGINE_FLUSH, "c", U, 1, 2, list), -ESTALE);
+	ck_assert_int_eq(fx_regions(e, ENGINE_CLEAR_REGION, "c", U, 1, 2, list), -ESTALE);
+	ck_assert_int_eq(fx_set_sync(e, "c", U, 1, 9, true), -ESTALE);
+	ck_assert_int_eq(fx_set_sync(e, "c", U, 1, 2, false), -ESTALE);
+	res = fx_region_op(e, ENGINE_IS_REMOTE_RECOVERING, "c", U, 1, 9);
+	ck_assert_int_eq(res.error, -ESTALE);
+	ck_assert(!res.flag);
+	ck_assert(fx_state_equal(e, before));
+	engine_free(before);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("regions");
@@ -166,6 +251,9 @@ int main(void)
 	tcase_add_test(tc, region_counts_zero_and_too_many);
 	tcase_add_test(tc, flush_with_marks_marks_for_the_sender);
 	tcase_add_test(tc, regions_checked_against_the_instance_not_the_log);
+	tcase_add_loop_test(tc, mutations_accepted_while_not_resumed, 0,
+			    (int)(sizeof(idle_state) / sizeof(idle_state[0])));
+	tcase_add_test(tc, mutations_refused_when_lost);
 	suite_add_tcase(s, tc);
 	return fx_run(s);
 }

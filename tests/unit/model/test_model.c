@@ -11,7 +11,10 @@
  * snapshot must equal that of a twin engine fed the same mutations but never restored, and the
  * engine goes through snapshot -> restore -> snapshot (byte-equal); the run continues on the
  * restored engine. A second run fails allocations inside mutating calls (the test wraps the
- * engine's malloc) and checks that -ENOMEM leaves the engine byte for byte unchanged. A few
+ * engine's malloc) and checks that -ENOMEM leaves the engine byte for byte unchanged. At the end
+ * of a run of MODEL_COVERAGE_OPS steps or more, every op must have succeeded and failed at least
+ * once and the model's interesting paths (node loss, priority assignment, sticky answers, ...)
+ * must have been reached, so a generator that regressed cannot pass vacuously. A few
  * deterministic cases pin the table limits and the CTR argument length.
  *
  * Environment: DMLOG_MODEL_SEED (default MODEL_DEFAULT_SEED), DMLOG_MODEL_OPS (default
@@ -37,6 +40,7 @@
 #define MODEL_DEFAULT_SEED UINT64_C(0x5eed2024)
 #define MODEL_DEFAULT_OPS 200000UL
 #define MODEL_FULL_EVERY 1000UL
+#define MODEL_COVERAGE_OPS 40000UL /* shorter runs (DMLOG_MODEL_OPS) skip check_coverage() */
 
 #define M_NODES 4
 #define M_UUIDS 6
@@ -279,7 +283,10 @@ static struct {
 		prio_assigned, prio_dropped, scan_assigned, reassigned, no_work, sticky_set,
 		sticky_answer, lost_instances, lost_marks, ctr_bad_args, ctr_geometry,
 		snapshots, region_errors, stale_errors, stale_first, no_instance, replace_shrunk,
-		inject_armed, inject_enomem, inject_absorbed;
+		inject_armed, inject_enomem, inject_absorbed, nodes_lost;
+	/* MARK, CLEAR, FLUSH, SET_REGION_SYNC and IS_REMOTE_RECOVERING that succeeded on an
+	 * instance that is not resumed, per state (pending, presuspended, suspended) */
+	unsigned long idle_ok[S_LOST];
 } cov;
 
 struct m_ctr {
@@ -881,6 +888,11 @@ static void m_apply(struct model *m, const struct step *s, struct m_res *res)
 		return;
 	}
 
+	if (in->state != S_RESUMED && (op == ENGINE_MARK_REGION || op == ENGINE_CLEAR_REGION ||
+				       op == ENGINE_FLUSH || op == ENGINE_SET_REGION_SYNC ||
+				       op == ENGINE_IS_REMOTE_RECOVERING))
+		cov.idle_ok[in->state]++;
+
 	unsigned bit = 1u << s->node;
 	switch (op) {
 	case ENGINE_DTR:
@@ -962,6 +974,7 @@ static void m_node_lost(struct model *m, int n)
 {
 	if (n < 0 || !m->interned[n])
 		return;
+	cov.nodes_lost++;
 	for (int u = 0; u < M_UUIDS; u++) {
 		struct m_log *lg = &m->log[u];
 		if (!lg->exists)
@@ -2188,14 +2201,75 @@ static void print_summary(const struct ctx *x, unsigned long nops)
 		"added %lu (full %lu), prio assigned %lu, prio dropped %lu, scan assigned %lu, "
 		"reassigned %lu, no work %lu, sticky set %lu, sticky answers %lu, lost instances "
 		"%lu, lost marks %lu, stale %lu (%lu with a bad region too), region errors %lu, no "
-		"instance %lu, allocation failures armed %lu (-ENOMEM %lu, absorbed %lu)\n",
+		"instance %lu, allocation failures armed %lu (-ENOMEM %lu, absorbed %lu), nodes "
+		"lost %lu, accepted while pending %lu, presuspended %lu, suspended %lu\n",
 		cov.created, cov.pending_replaced, cov.repeat_ctr_ok, cov.eexist, cov.ctr_geometry,
 		cov.ctr_bad_args, cov.replace_shrunk, cov.reopened_kept, cov.reopened_new, cov.grown, cov.shrunk,
 		cov.deleted, cov.closed, cov.master_resume, cov.plain_resume, cov.prio_added,
 		cov.prio_full, cov.prio_assigned, cov.prio_dropped, cov.scan_assigned, cov.reassigned,
 		cov.no_work, cov.sticky_set, cov.sticky_answer, cov.lost_instances, cov.lost_marks,
 		cov.stale_errors, cov.stale_first, cov.region_errors, cov.no_instance,
-		cov.inject_armed, cov.inject_enomem, cov.inject_absorbed);
+		cov.inject_armed, cov.inject_enomem, cov.inject_absorbed, cov.nodes_lost,
+		cov.idle_ok[S_PENDING], cov.idle_ok[S_PRESUSPENDED], cov.idle_ok[S_SUSPENDED]);
+}
+
+/* A run of MODEL_COVERAGE_OPS steps or more must have reached what it is there to check: a
+ * generator that regressed (every op refused, no node ever lost, no priority entry ever handed
+ * out) would otherwise compare two engines doing nothing and pass. Only paths that every seed
+ * reaches many times in such a run are required; the rarer ones are just printed above. */
+static void check_coverage(const struct ctx *x, unsigned long nops)
+{
+	if (nops < MODEL_COVERAGE_OPS)
+		return;
+	/* Every op has an error path: at least the unknown instance (CTR: bad arguments). */
+	for (uint32_t op = ENGINE_CTR; op <= ENGINE_IS_REMOTE_RECOVERING; op++) {
+		ck_assert_msg(x->done[op][0] > 0, "seed %" PRIu64 ": no %s ever succeeded", x->seed,
+			      op_name(op));
+		ck_assert_msg(x->done[op][1] > 0, "seed %" PRIu64 ": no %s ever failed", x->seed,
+			      op_name(op));
+	}
+	const struct {
+		const char *what;
+		unsigned long n;
+	} need[] = {
+		{"log created", cov.created},
+		{"pending instance replaced", cov.pending_replaced},
+		{"repeated CTR", cov.repeat_ctr_ok},
+		{"CTR with other args (-EEXIST)", cov.eexist},
+		{"CTR with other geometry refused", cov.ctr_geometry},
+		{"CTR with bad args", cov.ctr_bad_args},
+		{"closed disk log reopened with its bits", cov.reopened_kept},
+		{"closed disk log re-created", cov.reopened_new},
+		{"log grown", cov.grown},
+		{"log shrunk", cov.shrunk},
+		{"core log deleted", cov.deleted},
+		{"disk log closed", cov.closed},
+		{"master resume", cov.master_resume},
+		{"resume beside another", cov.plain_resume},
+		{"priority entry added", cov.prio_added},
+		{"priority entry assigned", cov.prio_assigned},
+		{"priority entry dropped", cov.prio_dropped},
+		{"scan assignment", cov.scan_assigned},
+		{"same region handed out again", cov.reassigned},
+		{"no resync work", cov.no_work},
+		{"sticky flag set", cov.sticky_set},
+		{"sticky IN_SYNC answer", cov.sticky_answer},
+		{"node lost", cov.nodes_lost},
+		{"instance lost", cov.lost_instances},
+		{"mark dropped by node loss", cov.lost_marks},
+		{"-ESTALE", cov.stale_errors},
+		{"-ESTALE before a bad region", cov.stale_first},
+		{"region out of range", cov.region_errors},
+		{"no such instance", cov.no_instance},
+		{"mutation accepted while pending", cov.idle_ok[S_PENDING]},
+		{"mutation accepted while presuspended", cov.idle_ok[S_PRESUSPENDED]},
+		{"mutation accepted while suspended", cov.idle_ok[S_SUSPENDED]},
+	};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		ck_assert_msg(need[i].n > 0, "seed %" PRIu64 ", %lu steps: never reached: %s",
+			      x->seed, nops, need[i].what);
+	if (x->inject)
+		ck_assert_msg(cov.inject_enomem > 0, "no injected allocation failure reached the engine");
 }
 
 static void run_model(unsigned long nops, uint64_t seed, bool inject)
@@ -2231,10 +2305,9 @@ static void run_model(unsigned long nops, uint64_t seed, bool inject)
 	snapshot_roundtrip(x);
 	full_compare(x);
 	print_summary(x, nops);
-	/* Guard against a vacuous run, e.g. if the engine stopped being linked statically and
-	 * its allocations no longer came through the wrappers. */
-	if (inject && nops >= 10000)
-		ck_assert_msg(cov.inject_enomem > 0, "no injected allocation failure reached the engine");
+	/* Guards against a vacuous run, e.g. a generator that only makes errors, or an engine no
+	 * longer linked statically whose allocations miss the wrappers. */
+	check_coverage(x, nops);
 
 	engine_free(x->e);
 	engine_free(x->twin);
