@@ -56,6 +56,7 @@ struct session {
 	const uint8_t *frame;    /* the frame being dispatched (for parking a read) */
 	uint32_t frame_len;
 	struct feed_client *feed; /* its IN_SYNC feed, once it watched something */
+	struct event *close_ev;  /* a close asked for where it cannot be done (session_doom) */
 };
 
 /* A read waiting for the read lease, or for the early-answered clears before it to be applied
@@ -131,6 +132,12 @@ static void session_close(struct session *s)
 	if (s->state == SESSION_DEAD)
 		return;
 	s->state = SESSION_DEAD;
+	if (s->close_ev) {
+		/* closed another way before session_doom's event ran: it holds a reference */
+		event_free(s->close_ev);
+		s->close_ev = NULL;
+		session_unref(s);
+	}
 	if (s->bev) {
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 
@@ -164,17 +171,90 @@ static void session_close_after_flush(struct session *s)
 	bufferevent_setwatermark(s->bev, EV_WRITE, 0, 0);
 }
 
+static void session_doomed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	event_free(s->close_ev);
+	s->close_ev = NULL;
+	session_close(s);
+	session_unref(s);
+}
+
+/* Closes s as soon as control is back in the event loop, without sending anything more. For
+ * the send path: its callers (the feed walking its clients, the batch releasing replies) do not
+ * expect the session, and with it its feed client, to go away under them. */
+static void session_doom(struct session *s, const char *why)
+{
+	log_warning("closing connection: %s session=%llu peer=%s identity=%s", why,
+		    (unsigned long long)s->serial, s->addr, s->id.name[0] ? s->id.name : "-");
+	s->state = SESSION_CLOSING;
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	s->close_ev = event_new(s->srv->base, -1, 0, session_doomed_cb, s);
+	if (!s->close_ev) {
+		session_close(s); /* out of memory: at once, the lesser evil */
+		return;
+	}
+	session_ref(s);
+	event_active(s->close_ev, EV_TIMEOUT, 0);
+}
+
+/* The most output a session may have queued: past the watermark reading stops, and what can
+ * still come (the replies of requests in flight, parked reads, a feed push, one admin view of
+ * at most max_frame) stays well below this for a client that reads at all; the write timeout
+ * catches one that reads nothing. This only bounds the memory of one that reads too slowly to
+ * keep up with its feed. */
+static size_t session_output_cap(const struct session *s)
+{
+	return 2 * (size_t)s->srv->lim.write_high_watermark + s->srv->lim.max_frame;
+}
+
+/* A reply that would make a frame over max_frame (the option bounds what is sent as well as
+ * what is accepted) is replaced by an Error naming both sizes; a push (id 0, nobody to answer)
+ * ends the connection, and the client rebuilds its copies on the next one. */
+static void session_oversized(struct session *s, const Dmlog__ServerMessage *m, size_t frame)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "%s of %zu bytes over max_frame %u",
+		 m->id ? "reply" : "push", frame, s->srv->lim.max_frame);
+	if (m->id == 0) {
+		session_doom(s, why);
+		return;
+	}
+	log_warning("refusing a reply: %s session=%llu peer=%s identity=%s id=%llu", why,
+		    (unsigned long long)s->serial, s->addr, s->id.name[0] ? s->id.name : "-",
+		    (unsigned long long)m->id);
+	session_reply_error(s, m->id, -EMSGSIZE, why);
+}
+
 static void session_send(struct session *s, const Dmlog__ServerMessage *m)
 {
-	size_t len;
+	size_t len, queued;
 	struct evbuffer *out;
 	struct evbuffer_iovec v;
 	uint8_t *p;
 
-	if (!s->bev || s->state == SESSION_DEAD)
+	if (!s->bev || s->state == SESSION_DEAD || s->close_ev)
 		return;
 	len = dmlog__server_message__get_packed_size(m);
+	if (len + FRAME_HEADER_SIZE > s->srv->lim.max_frame) {
+		session_oversized(s, m, len + FRAME_HEADER_SIZE);
+		return;
+	}
 	out = bufferevent_get_output(s->bev);
+	queued = evbuffer_get_length(out);
+	if (queued + len + FRAME_HEADER_SIZE > session_output_cap(s)) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+			 "client not reading: %zu bytes of replies queued, limit %zu", queued,
+			 session_output_cap(s));
+		session_doom(s, why);
+		return;
+	}
 	if (evbuffer_reserve_space(out, (ev_ssize_t)(len + FRAME_HEADER_SIZE), &v, 1) < 1) {
 		log_err("session: out of memory for a reply session=%llu", (unsigned long long)s->serial);
 		session_close(s);
@@ -335,6 +415,25 @@ static void session_hello(struct session *s, const Dmlog__ClientMessage *cm)
 		lease_hello(s->srv->lease, s->id.name);
 }
 
+/* A region at or beyond its instance's region_count is bad input like any other: the kernel
+ * never sends one, so the client is broken. It gets the engine's error, a log line and the close
+ * (session_reject). Checked against the applied state when the request arrives, before it is
+ * answered or committed; an instance whose CTR is not applied yet is left to the engine's
+ * answer. True when the session was rejected. */
+static bool session_out_of_range(struct session *s, const Dmlog__ClientMessage *cm,
+				 const struct engine_req *req)
+{
+	struct engine_res res;
+	bool bad;
+
+	fsm_lock(s->srv->fsm);
+	bad = engine_out_of_range(fsm_engine(s->srv->fsm), req, &res);
+	fsm_unlock(s->srv->fsm);
+	if (bad)
+		session_reject(s, cm->id, res.error, res.errmsg);
+	return bad;
+}
+
 /* Answers from the applied state now: a read, or a FLUSH without marks once its checks pass
  * (engine_check). */
 static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
@@ -404,6 +503,9 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 		session_reply_result(s, cm->id, op, &dres);
 		return;
 	}
+	/* after the retry check: an applied request keeps its stored answer */
+	if (session_out_of_range(s, cm, req))
+		return;
 	nop.node = s->id.name;
 	nop.request_id = cm->id;
 	nop.client_id = s->client_id;
@@ -585,6 +687,9 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 		session_write_op(s, cm, op, &req);
 		return;
 	}
+	/* a parked read was checked when it arrived */
+	if (!replay && session_out_of_range(s, cm, &req))
+		return;
 	/* IS_CLEAN is the one log read a clear changes: it waits for the clears answered early
 	 * (session_clear_early()) before it to be applied. */
 	acked_mark = op == ENGINE_IS_CLEAN ? batch_acked_mark(s->srv->batch) : 0;
@@ -797,8 +902,11 @@ static void session_connected(struct session *s)
 		return;
 	}
 	s->state = SESSION_HELLO;
+	/* Read: a client silent this long is closed. Write: so is one whose replies have not
+	 * moved for as long; once its replies pass the watermark it is no longer read, so the
+	 * read timeout alone would keep it forever. A write that makes progress restarts it. */
 	timeval_ms(&tv, s->srv->lim.idle_timeout_ms);
-	bufferevent_set_timeouts(s->bev, &tv, NULL);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
 	log_debug("tls established session=%llu peer=%s role=%s identity=%s",
 		  (unsigned long long)s->serial, s->addr, tls_role_name(s->id.role), s->id.name);
 }
@@ -811,7 +919,15 @@ static void session_event_cb(struct bufferevent *bev, short what, void *arg)
 		session_connected(s);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING) &&
+	    s->state != SESSION_HANDSHAKE) {
+		log_warning("closing connection: client not reading: no reply could be written for "
+			    "%u ms (%zu bytes queued) session=%llu peer=%s identity=%s",
+			    s->srv->lim.idle_timeout_ms,
+			    evbuffer_get_length(bufferevent_get_output(bev)),
+			    (unsigned long long)s->serial, s->addr,
+			    s->id.name[0] ? s->id.name : "-");
+	} else if (what & BEV_EVENT_TIMEOUT) {
 		log_info("closing connection: %s session=%llu peer=%s identity=%s",
 			 s->state == SESSION_HANDSHAKE ? "handshake timeout" : "idle timeout",
 			 (unsigned long long)s->serial, s->addr, s->id.name[0] ? s->id.name : "-");

@@ -7,8 +7,12 @@
  * then NotLeader); mutations go to the group-commit batch and are answered once applied. A
  * follower answers every log request with NotLeader naming the leader's client address. Any bad input (a frame over the limit,
  * zero length, undecodable protobuf, unknown message, a request before hello, a request the role
- * may not make, invalid fields) gets an Error reply when one can still be sent, a log line
- * saying why, and the connection is closed once the reply is flushed; nothing else is affected.
+ * may not make, invalid fields, a region beyond its instance's region_count) gets an Error reply
+ * when one can still be sent, a log line saying why, and the connection is closed once the reply
+ * is flushed; nothing else is affected. A session whose replies pass write_high_watermark is not
+ * read until they drain; one whose replies do not move for idle_timeout, or pile up past twice
+ * the watermark plus max_frame, is closed with a log line. No frame over max_frame is sent: such
+ * a reply becomes an Error (-EMSGSIZE).
  *
  * Lifetime: a session is referenced by the batch while it has requests waiting for a commit; a
  * closed session stays allocated (dead) until the last reference goes. libevent thread only.

@@ -334,6 +334,48 @@ void engine_check(const struct engine *e, const struct engine_req *req, struct e
 	finish(res, err);
 }
 
+bool engine_out_of_range(const struct engine *e, const struct engine_req *req,
+			 struct engine_res *res)
+{
+	struct log *l;
+	struct inst *in;
+	int node;
+	uint32_t n;
+
+	memset(res, 0, sizeof(*res));
+	if (check_request(req, res) || req->op == ENGINE_CTR) {
+		memset(res, 0, sizeof(*res));
+		return false;
+	}
+	l = engine_log_find(e, req->uuid);
+	node = engine_node_find(e, req->node);
+	in = l && node >= 0 ? log_inst_find(l, (uint32_t)node, req->luid) : NULL;
+	if (!in)
+		return false;
+	switch (req->op) {
+	case ENGINE_MARK_REGION:
+	case ENGINE_CLEAR_REGION:
+	case ENGINE_FLUSH:
+		n = req->nregions < ENGINE_REGIONS_MAX ? req->nregions : ENGINE_REGIONS_MAX;
+		for (uint32_t i = 0; i < n; i++)
+			if (check_region(in, req->regions[i], res))
+				break;
+		break;
+	case ENGINE_IS_CLEAN:
+	case ENGINE_IN_SYNC:
+	case ENGINE_SET_REGION_SYNC:
+	case ENGINE_IS_REMOTE_RECOVERING:
+		check_region(in, req->region, res);
+		break;
+	default:
+		break;
+	}
+	if (!res->errmsg[0])
+		return false;
+	res->error = -EINVAL;
+	return true;
+}
+
 /* ---------------------------------------------------------------- node loss */
 
 static void lost_region(void *arg, uint64_t region)

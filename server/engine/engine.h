@@ -231,6 +231,14 @@ void engine_read(const struct engine *e, const struct engine_req *req, struct en
  * it before its commit. Any other op (a FLUSH carrying marks included) gets -EINVAL. */
 void engine_check(const struct engine *e, const struct engine_req *req, struct engine_res *res);
 
+/* Whether req names a region at or beyond the region_count of its instance, whatever the
+ * instance's state: true with res->error -EINVAL and the message engine_apply() would give
+ * for it. False (res zeroed) for a request without regions, a CTR, a bad uuid or node name, or
+ * an unknown instance: those are engine_apply()'s to answer. The kernel never sends such a
+ * region, so dmlogd treats one as a broken client and closes its connection. */
+bool engine_out_of_range(const struct engine *e, const struct engine_req *req,
+			 struct engine_res *res);
+
 /* A node's lease ran out (see the file comment). Returns 0 or -ENOMEM. */
 int engine_node_lost(struct engine *e, const char *node);
 

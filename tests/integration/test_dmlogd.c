@@ -4,14 +4,17 @@
  * blocking TLS client (tests/integration/harness.c), and stops it. Covered: handshakes per role
  * and CA, every request type end to end, each kind of bad input, kill -9 under a write load
  * with every acknowledged MARK still there after the restart, restart from snapshot plus log,
- * SIGHUP reload of certificates, idle timeout, connection limit, node lease expiry.
+ * SIGHUP reload of certificates, idle timeout, connection limit, node lease expiry, a client
+ * that stops reading, a reply over max_frame, certificates of the right CA without a role.
  */
 #include <check.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +22,7 @@
 #include "frame.h"
 #include "harness.h"
 #include "ops.h"
+#include "testcerts.h"
 #include "testmain.h"
 
 #define UUID "LVM-integrationtest0123456789abcdefABCDEF"
@@ -275,12 +279,30 @@ START_TEST(every_request_type_end_to_end)
 					   .luid = 1});
 	ck_assert_int_eq(op_errno(r), -EINVAL);
 	dmlog__server_message__free_unpacked(r, NULL);
-	/* A region out of range is an answer (-EINVAL), not a protocol violation. */
+	/* A region out of range is bad input (the kernel never sends one): the error, a log
+	 * line, and the connection is closed, for a write and for a read alike. */
 	create_log(&c, &id, "8192 clustered-disk 253:2 1024");
 	o = MARK(8);
+	o.n = 2;
+	o.regions[0] = 1;
+	o.regions[1] = 8;
+	r = op_call(&c, id++, &o);
+	ck_assert_int_eq(op_errno(r), -EINVAL);
+	ck_assert_str_eq(r->error->message, "region 8 out of range (8 regions)");
+	dmlog__server_message__free_unpacked(r, NULL);
+	ck_assert_msg(rawconn_closed(&c, 5000), "connection kept after a region out of range");
+	rawconn_close(&c);
+	ck_assert_int_ge(dmlogd_log_count(&d, "closing connection: region 8 out of range"), 1);
+	node(&c, "node-node1", 42);
+	o = OP(DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN);
+	o.region = 9;
 	r = op_call(&c, id++, &o);
 	ck_assert_int_eq(op_errno(r), -EINVAL);
 	dmlog__server_message__free_unpacked(r, NULL);
+	ck_assert_msg(rawconn_closed(&c, 5000), "connection kept after a read out of range");
+	rawconn_close(&c);
+	ck_assert_int_ge(dmlogd_log_count(&d, "closing connection: region 9 out of range"), 1);
+	node(&c, "node-node1", 42);
 	ck_assert(!ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 7));
 	/* Exactly once: a request id that was already applied returns its stored answer and is
 	 * not applied again. CTR of a second instance (id 900), DTR of it, then id 900 again: the
@@ -883,6 +905,204 @@ START_TEST(clears_answered_after_commit_when_early_acks_are_off)
 }
 END_TEST
 
+/* An admin connection past Hello. */
+static void admin(struct rawconn *a, uint64_t client_id)
+{
+	ck_assert_msg(rawconn_open_as(a, d.port, certs, "admin-admin") == 0, "%s", a->err);
+	ck_assert_msg(rawconn_hello(a, client_id) == 0, "%s", a->err);
+}
+
+/* Sends an admin "show log" of UUID (no wait). */
+static int show_log_send(struct rawconn *a, uint64_t id)
+{
+	Dmlog__ClientMessage m = DMLOG__CLIENT_MESSAGE__INIT;
+	Dmlog__ShowLogRequest sl = DMLOG__SHOW_LOG_REQUEST__INIT;
+
+	sl.uuid = (char *)UUID;
+	m.id = id;
+	m.body_case = DMLOG__CLIENT_MESSAGE__BODY_ADMIN_SHOW_LOG;
+	m.admin_show_log = &sl;
+	return rawconn_send(a, &m);
+}
+
+/* node1's log UUID (made with args) with n regions 0, 2, 4, ... marked (n a multiple of 32):
+ * n dirty ranges and n marks, which makes a long admin view. */
+static void marked_log(struct rawconn *c, uint64_t *id, const char *args, unsigned n)
+{
+	struct op o = OP(DMLOG__CLIENT_MESSAGE__BODY_MARK_REGION);
+
+	create_log(c, id, args);
+	o.n = 32;
+	for (unsigned k = 0; k < n / 32; k++) {
+		for (unsigned j = 0; j < 32; j++)
+			o.regions[j] = 2 * (32 * k + j);
+		ok_done(c, (*id)++, o);
+	}
+}
+
+/* Reads and drops what c receives until the server ends the connection (true) or timeout_ms
+ * pass (false). */
+static bool drained_to_close(struct rawconn *c, int timeout_ms)
+{
+	static char buf[65536];
+	uint64_t end = harness_now_ms() + (uint64_t)timeout_ms;
+
+	while (harness_now_ms() < end) {
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+
+		if (SSL_pending(c->ssl) == 0 && poll(&pfd, 1, 100) <= 0)
+			continue;
+		if (SSL_read(c->ssl, buf, sizeof(buf)) <= 0)
+			return true;
+	}
+	return false;
+}
+
+/* Back-pressure: a client that pipelines requests and reads none of the replies stops being
+ * read once its replies pass the watermark, and is closed (with a log line) once they have not
+ * moved for the idle timeout; a client that reads slowly, in bursts, gets every reply, and
+ * another client is served all along. */
+START_TEST(a_client_that_stops_reading_is_closed_others_are_served)
+{
+	struct rawconn c, stuck, slow;
+	uint64_t id = 2, t0, worst = 0;
+	int served = 0;
+	Dmlog__ServerMessage *r;
+
+	start((const char *const[]){"--idle-timeout=2s", "--write-high-watermark=64KiB", NULL});
+	node(&c, "node-node1", 1);
+	/* 4096 marks in 8192 regions: each view is some 40 KB */
+	marked_log(&c, &id, "65536 clustered-core 8 nosync", 4096);
+	admin(&stuck, 2);
+	admin(&slow, 3);
+	/* a small receive buffer: the server's writes block sooner */
+	setsockopt(stuck.fd, SOL_SOCKET, SO_RCVBUF, &(int){4096}, sizeof(int));
+	for (uint64_t i = 0; i < 400; i++)
+		ck_assert_int_eq(show_log_send(&stuck, 10 + i), 0);
+	t0 = harness_now_ms();
+	/* The slow reader: 200 views, read 40 at a time with pauses well under the timeout. */
+	for (uint64_t i = 0; i < 200; i++)
+		ck_assert_int_eq(show_log_send(&slow, 10 + i), 0);
+	for (uint64_t i = 0; i < 200; i++) {
+		if (i % 40 == 0) {
+			usleep(300 * 1000);
+			ck_assert(ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 1));
+			served++;
+		}
+		r = rawconn_recv(&slow, 5000);
+		ck_assert_msg(r != NULL, "slow reader: no reply %llu", (unsigned long long)i);
+		ck_assert_uint_eq(r->id, 10 + i);
+		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ADMIN_LOG);
+		ck_assert_uint_eq(r->admin_log->n_marks, 1);
+		ck_assert_uint_eq(r->admin_log->marks[0]->n_regions, 4096);
+		dmlog__server_message__free_unpacked(r, NULL);
+	}
+	ck_assert_uint_eq(admin_dirty(&slow, 1000), 4096);
+	/* node1 is answered promptly while the stuck client waits for its end */
+	while (dmlogd_log_count(&d, "client not reading") == 0 && harness_now_ms() - t0 < 20000) {
+		uint64_t t = harness_now_ms();
+
+		ck_assert(ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 1));
+		if (harness_now_ms() - t > worst)
+			worst = harness_now_ms() - t;
+		served++;
+		usleep(100 * 1000);
+	}
+	ck_assert_msg(dmlogd_log_count(&d, "client not reading") == 1,
+		      "the stuck client was not closed within 20 s (%d lines)",
+		      dmlogd_log_count(&d, "client not reading"));
+	/* paused, it held at most the watermark and a view when its writes stopped: the write
+	 * timeout closed it, not the cap on queued output */
+	ck_assert_int_eq(dmlogd_log_count(&d, "no reply could be written for 2000 ms"), 1);
+	ck_assert_msg(worst < 2000, "node1 waited %llu ms for an answer",
+		      (unsigned long long)worst);
+	ck_assert_msg(drained_to_close(&stuck, 10000), "the stuck client's connection stays open");
+	rawconn_close(&stuck);
+	/* the slow reader and node1 are still connected and served */
+	ck_assert_uint_eq(admin_dirty(&slow, 1001), 4096);
+	ck_assert(ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IN_SYNC, 1));
+	ck_assert_int_ge(served, 5);
+	rawconn_close(&slow);
+	rawconn_close(&c);
+}
+END_TEST
+
+/* max_frame bounds what is sent too: an admin view that would make a longer frame is refused
+ * with an Error saying so (the connection stays usable), and the shorter views still work. */
+START_TEST(a_reply_over_max_frame_is_refused_with_an_error)
+{
+	struct rawconn c, a;
+	uint64_t id = 2, n = 0;
+	Dmlog__ServerMessage *r;
+	const char *msg;
+
+	start((const char *const[]){"--max-frame=4096", NULL});
+	node(&c, "node-node1", 1);
+	/* 512 separate dirty ranges and marks: a view of some 6 KB */
+	marked_log(&c, &id, "8192 clustered-core 4 nosync", 512);
+	admin(&a, 2);
+	ck_assert_int_eq(show_log_send(&a, 50), 0);
+	r = rawconn_recv(&a, 5000);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(r->id, 50);
+	ck_assert_msg(r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR, "reply case %d",
+		      r->body_case);
+	ck_assert_int_eq(r->error->errno_neg, -EMSGSIZE);
+	msg = r->error->message;
+	ck_assert_msg(sscanf(msg, "reply of %llu bytes over max_frame 4096",
+			     (unsigned long long *)&n) == 1 && strstr(msg, "over max_frame 4096"),
+		      "message: %s", msg);
+	ck_assert_uint_gt(n, 4096);
+	dmlog__server_message__free_unpacked(r, NULL);
+	ck_assert_int_ge(dmlogd_log_count(&d, "refusing a reply: reply of"), 1);
+	/* the connection is kept, and a view that fits is answered */
+	ck_assert_uint_eq(admin_dirty(&a, 51), 512);
+	rawconn_close(&a);
+	rawconn_close(&c);
+}
+END_TEST
+
+/* A certificate from the right CA whose subject names no dmlog role (no OU, an unknown OU): the
+ * handshake completes, then an Error saying why, a log line, and the close. */
+START_TEST(certificates_without_a_dmlog_role_are_refused)
+{
+	static const struct {
+		const char *stem, *subject, *why;
+	} cases[] = {
+		{"node-noou", "/O=dmlog/CN=node9", "certificate has no OU"},
+		{"node-badou", "/O=dmlog/OU=dmlog-intruder/CN=node9",
+		 "certificate OU 'dmlog-intruder' is not a dmlog role"},
+	};
+	struct rawconn c;
+	char ca[400], crt[400], key[400];
+	Dmlog__ServerMessage *r;
+
+	start(NULL);
+	testcerts_path(ca, sizeof(ca), certs, "ca", "crt");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(testcerts_sign(certs, cases[i].stem, cases[i].subject), 0);
+		testcerts_path(crt, sizeof(crt), certs, cases[i].stem, "crt");
+		testcerts_path(key, sizeof(key), certs, cases[i].stem, "key");
+		ck_assert_msg(rawconn_open(&c, d.port, ca, crt, key) == 0, "%s: %s", cases[i].stem,
+			      c.err);
+		r = rawconn_recv(&c, 5000);
+		ck_assert_msg(r != NULL, "%s: no error reply", cases[i].stem);
+		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_ERROR);
+		ck_assert_int_eq(r->error->errno_neg, -EACCES);
+		ck_assert_msg(strstr(r->error->message, cases[i].why) != NULL, "%s: %s",
+			      cases[i].stem, r->error->message);
+		dmlog__server_message__free_unpacked(r, NULL);
+		ck_assert_msg(rawconn_closed(&c, 5000), "%s: connection kept", cases[i].stem);
+		rawconn_close(&c);
+		ck_assert_msg(dmlogd_log_count(&d, cases[i].why) >= 1, "no log line '%s'",
+			      cases[i].why);
+	}
+	/* nobody else is affected */
+	node(&c, "node-node1", 1);
+	rawconn_close(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dmlogd");
@@ -899,5 +1119,8 @@ int main(void)
 	tcase_add_test(tc, server_stall_does_not_expire_node_leases);
 	tcase_add_test(tc, early_clear_answers_keep_read_your_writes);
 	tcase_add_test(tc, clears_answered_after_commit_when_early_acks_are_off);
+	tcase_add_test(tc, a_client_that_stops_reading_is_closed_others_are_served);
+	tcase_add_test(tc, a_reply_over_max_frame_is_refused_with_an_error);
+	tcase_add_test(tc, certificates_without_a_dmlog_role_are_refused);
 	return testmain_run(s);
 }

@@ -37,3 +37,37 @@ void testcerts_path(char *out, size_t len, const char *dir, const char *stem, co
 {
 	snprintf(out, len, "%s/%s.%s", dir, stem, ext);
 }
+
+int testcerts_sign(const char *dir, const char *stem, const char *subject)
+{
+	char ext[1100], cmd[6000];
+	FILE *f;
+	int st;
+
+	snprintf(ext, sizeof(ext), "%.1000s/%.60s.ext", dir, stem);
+	f = fopen(ext, "w");
+	if (!f) {
+		perror(ext);
+		return -1;
+	}
+	fputs("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+	      "extendedKeyUsage=clientAuth\n", f);
+	fclose(f);
+	/* the same steps as dmlog-certs.sh's sign(), with the subject left to the caller */
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%.1000s' && "
+		 "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out '%.60s.key' "
+		 "2>/dev/null && "
+		 "openssl req -new -key '%.60s.key' -subj '%.200s' -out '%.60s.csr' 2>/dev/null && "
+		 "openssl x509 -req -in '%.60s.csr' -CA ca.crt -CAkey ca.key -CAcreateserial "
+		 "-sha256 -days 30 -extfile '%.60s.ext' -out '%.60s.crt' 2>/dev/null && "
+		 "rm -f '%.60s.csr'",
+		 dir, stem, stem, subject, stem, stem, stem, stem, stem);
+	st = system(cmd);
+	remove(ext);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "testcerts: '%s' failed\n", cmd);
+		return -1;
+	}
+	return 0;
+}

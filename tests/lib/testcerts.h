@@ -17,4 +17,10 @@ int testcerts_make(const char *dir, ...) __attribute__((sentinel));
 /* "DIR/STEM.EXT" into out (len bytes): testcerts_path(p, sizeof(p), dir, "node-node1", "key"). */
 void testcerts_path(char *out, size_t len, const char *dir, const char *stem, const char *ext);
 
+/* A client certificate dmlog-certs.sh would not make: DIR/STEM.key and DIR/STEM.crt with the
+ * given subject ("/O=dmlog/CN=x" without an OU, "/O=dmlog/OU=other/CN=x"), a fresh P-256 key,
+ * signed by DIR's CA (ca.crt, ca.key) with the script's client extensions. 0, or -1 (the
+ * failing command is on stderr). */
+int testcerts_sign(const char *dir, const char *stem, const char *subject);
+
 #endif /* DMLOG_TESTS_LIB_TESTCERTS_H */

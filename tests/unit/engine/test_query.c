@@ -273,6 +273,82 @@ START_TEST(reads_from_a_lost_instance_are_estale)
 }
 END_TEST
 
+/* engine_out_of_range (dmlogd closes the connection of a node asking it): every op with
+ * regions is checked against its own instance's region_count, whatever the instance's state,
+ * with engine_apply()'s message; nothing else is its business and nothing changes. */
+START_TEST(out_of_range_regions_are_found_per_instance)
+{
+	static const uint32_t single[] = {ENGINE_IS_CLEAN, ENGINE_IN_SYNC, ENGINE_SET_REGION_SYNC,
+					  ENGINE_IS_REMOTE_RECOVERING};
+	static const uint32_t lists[] = {ENGINE_MARK_REGION, ENGINE_CLEAR_REGION, ENGINE_FLUSH};
+	struct engine_req req;
+	struct engine_res res, applied;
+	struct engine *before;
+
+	fx_open(e, "a", U, 1, "2097152 clustered-core 1024 nosync"); /* 2048 regions */
+	fx_open(e, "b", U, 2, "1048576 clustered-core 1024 nosync"); /* 1024 of them */
+	before = fx_clone(e);
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+		req = fx_req(single[i], "a", U, 1);
+		req.region = 2047;
+		ck_assert_msg(!engine_out_of_range(e, &req, &res), "op %u: last region", single[i]);
+		ck_assert_int_eq(res.error, 0);
+		req.region = 2048;
+		ck_assert_msg(engine_out_of_range(e, &req, &res), "op %u: past the end", single[i]);
+		ck_assert_int_eq(res.error, -EINVAL);
+		ck_assert_str_eq(res.errmsg, "region 2048 out of range (2048 regions)");
+		/* b's instance is smaller than the log: its own count is the limit */
+		req = fx_req(single[i], "b", U, 2);
+		req.region = 1024;
+		ck_assert_msg(engine_out_of_range(e, &req, &res), "op %u: b's count", single[i]);
+		ck_assert_str_eq(res.errmsg, "region 1024 out of range (1024 regions)");
+	}
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		req = fx_req(lists[i], "b", U, 2);
+		req.nregions = 3;
+		req.regions[0] = 0;
+		req.regions[1] = 1023;
+		req.regions[2] = 7;
+		ck_assert_msg(!engine_out_of_range(e, &req, &res), "op %u: in range", lists[i]);
+		req.regions[2] = 5000;
+		ck_assert_msg(engine_out_of_range(e, &req, &res), "op %u: third region", lists[i]);
+		ck_assert_str_eq(res.errmsg, "region 5000 out of range (1024 regions)");
+		/* the same words as engine_apply()'s answer */
+		engine_apply(before, &req, &applied);
+		ck_assert_int_eq(applied.error, res.error);
+		ck_assert_str_eq(applied.errmsg, res.errmsg);
+	}
+	ck_assert_msg(fx_state_equal(e, before), "engine_out_of_range changed the state");
+	/* Not its business: ops without regions, a CTR, an unknown instance, node or log. */
+	req = fx_req(ENGINE_GET_SYNC_COUNT, "a", U, 1);
+	req.region = 99999;
+	ck_assert(!engine_out_of_range(e, &req, &res));
+	req = fx_req(ENGINE_FLUSH, "a", U, 1);
+	ck_assert(!engine_out_of_range(e, &req, &res));
+	req = fx_req(ENGINE_CTR, "a", U, 1);
+	req.region = 99999;
+	ck_assert(!engine_out_of_range(e, &req, &res));
+	req = fx_req(ENGINE_IN_SYNC, "a", U, 3);
+	req.region = 99999;
+	ck_assert(!engine_out_of_range(e, &req, &res));
+	req = fx_req(ENGINE_IN_SYNC, "c", U, 1);
+	req.region = 99999;
+	ck_assert(!engine_out_of_range(e, &req, &res));
+	req = fx_req(ENGINE_IN_SYNC, "a", "LVM-other", 1);
+	req.region = 99999;
+	ck_assert(!engine_out_of_range(e, &req, &res));
+	ck_assert_int_eq(res.error, 0);
+	/* A lost instance keeps its region_count: still out of range (apply says -ESTALE). */
+	ck_assert_int_eq(engine_node_lost(e, "a"), 0);
+	req = fx_req(ENGINE_IN_SYNC, "a", U, 1);
+	req.region = 2048;
+	ck_assert(engine_out_of_range(e, &req, &res));
+	req.region = 3;
+	ck_assert(!engine_out_of_range(e, &req, &res));
+	engine_free(before);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("query");
@@ -287,6 +363,7 @@ int main(void)
 	tcase_add_test(tc, engine_check_answers_an_empty_flush_as_apply_would);
 	tcase_add_test(tc, engine_check_answers_a_clear_as_apply_would);
 	tcase_add_test(tc, reads_from_a_lost_instance_are_estale);
+	tcase_add_test(tc, out_of_range_regions_are_found_per_instance);
 	suite_add_tcase(s, tc);
 	return fx_run(s);
 }
