@@ -47,9 +47,17 @@ enum config_exit {
 	CONFIG_EXIT_OK = OPTAB_EXIT_OK,
 	CONFIG_EXIT_FAILURE = OPTAB_EXIT_FAILURE, /* runtime failure; --check-config failed */
 	CONFIG_EXIT_USAGE = OPTAB_EXIT_USAGE,     /* bad command line or configuration */
-	CONFIG_EXIT_TLS = 3,     /* the CA, certificate or key could not be loaded */
-	CONFIG_EXIT_STATE = 4,   /* the state directory could not be created, locked or read */
-	CONFIG_EXIT_RAFT = 5,    /* the Raft service did not start */
+	/* The CA, certificate or key could not be loaded, or they do not fit (key of another
+	 * certificate, not a dmlog-peer certificate, CN is not id); with no configuration at all,
+	 * the development certificates could not be made. */
+	CONFIG_EXIT_TLS = 3,
+	/* The state directory could not be created or written, or another process holds its lock
+	 * (STATE_DIR/dmlogd.lock: another dmlogd uses it). */
+	CONFIG_EXIT_STATE = 4,
+	/* The Raft service did not start: what it keeps in STATE_DIR/raft could not be loaded
+	 * (unreadable or corrupt metadata, log, snapshot or incarnation file), raft_address could
+	 * not be bound, or it did not come up in time. */
+	CONFIG_EXIT_RAFT = 5,
 	CONFIG_EXIT_LISTEN = 6,  /* the listening socket could not be opened */
 };
 

@@ -1,10 +1,15 @@
 /* server.c: dmlogd start-up, shutdown, signals and the pieces that tie the modules together.
  *
  * Start-up steps, each with its own exit code (see config.h): configuration, TLS contexts, the
- * state directory, the Raft service (which replays the state), the listener. Then the libevent
- * loop runs until SIGTERM/SIGINT. SIGHUP reloads what can be reloaded (log level, TLS files: a
- * new context replaces the old only if it loads, for clients and peers alike); SIGUSR1 writes a
- * state dump to the log.
+ * state directory (created, then locked: one dmlogd per state directory), the Raft service
+ * (which replays the state), the listener. Then the libevent loop runs until SIGTERM/SIGINT.
+ * SIGHUP reloads what can be reloaded (log level, TLS files: a new context replaces the old only
+ * if it loads and passes the start-up checks, CN included, for clients and peers alike);
+ * SIGUSR1 writes a state dump to the log.
+ *
+ * First run with no configuration at all (no file, no TLS flags, none of the default TLS files):
+ * dmlogd makes development certificates at the default place with deploy/dmlog-certs.sh and
+ * says loudly that they are for development only (dev_certs()).
  *
  * Replication: `peers` lists the other voters ("RAFT_ID@HOST:PORT", their raft_address). On a
  * first start (empty state directory) every peer bootstraps the same configuration, itself plus
@@ -21,16 +26,19 @@
  */
 #include "server.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,11 +61,25 @@
 #define DMLOG_VERSION "0.0.0"
 #endif
 
+/* Where deploy/dmlog-certs.sh is looked for when dmlogd makes development certificates (see
+ * dev_certs()): the installed copy, then the source tree dmlogd was built from. CMake sets both;
+ * the environment variable DMLOG_CERTS_TOOL, when set, replaces them. */
+#ifndef DMLOG_CERTS_TOOL_INSTALLED
+#define DMLOG_CERTS_TOOL_INSTALLED "/usr/local/libexec/dmlog/dmlog-certs.sh"
+#endif
+#ifndef DMLOG_CERTS_TOOL_SOURCE
+#define DMLOG_CERTS_TOOL_SOURCE ""
+#endif
+
+/* The lock file inside state_dir (see lock_state_dir()). */
+#define STATE_LOCK_NAME "dmlogd.lock"
+
 /* The running daemon, with its configuration. */
 struct daemon {
 	struct server srv;
 	struct config cfg;
 	struct signals sig;
+	int lock_fd;          /* holds the state directory's lock; -1 before it is taken */
 };
 
 bool server_is_leader(const struct server *srv)
@@ -320,14 +342,52 @@ static void dump_state(struct server *srv)
 	fsm_unlock(srv->fsm);
 }
 
+/* The TLS paths of the running configuration. */
+static char **tls_path(struct config *cfg, int i)
+{
+	return i == 0 ? &cfg->ca_file : i == 1 ? &cfg->cert_file : &cfg->key_file;
+}
+
+#define TLS_PATH_BITS (CONFIG_BIT(CONFIG_CA_FILE) | CONFIG_BIT(CONFIG_CERT_FILE) | \
+		       CONFIG_BIT(CONFIG_KEY_FILE))
+
+/* Loads the TLS files named by d->cfg and swaps them in. They must pass what start-up demands
+ * (config_check(): they load, the key matches, the CA signed a dmlog-peer certificate, and its CN
+ * is this server's id, which a reload never changes); tls_holder_reload() then loads them once
+ * more and swaps. 0, or a negative errno with err. */
+static int reload_tls(struct daemon *d, char *err, size_t errlen)
+{
+	struct tls_files files = {d->cfg.ca_file, d->cfg.cert_file, d->cfg.key_file};
+	int rc = config_check(&d->cfg, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = tls_holder_reload(d->srv.tls, &files, err, errlen);
+	if (rc != 0)
+		return rc;
+	raftsvc_set_tls(d->srv.raft, tls_holder_server(d->srv.tls), tls_holder_client(d->srv.tls));
+	return 0;
+}
+
+/* SIGHUP. The configuration is re-read first; then the TLS files it names are loaded. When the
+ * TLS files are refused, the TLS paths of the running configuration go back to the ones in use,
+ * so that what d->cfg says is what serves (and the next reload compares against it). */
 static void reload(struct daemon *d)
 {
-	struct config_reload res;
-	struct tls_files files;
+	struct config_reload res = {0, 0};
+	char *old[3];
 	char err[512], names[256];
+	bool loaded;
 
 	notify_reloading("reloading", err, sizeof(err));
-	if (config_reload(&d->cfg, &res, err, sizeof(err)) != 0) {
+	for (int i = 0; i < 3; i++)
+		old[i] = strdup(*tls_path(&d->cfg, i));
+	if (!old[0] || !old[1] || !old[2]) {
+		log_err("reload: out of memory, nothing changed");
+		goto out;
+	}
+	loaded = config_reload(&d->cfg, &res, err, sizeof(err)) == 0;
+	if (!loaded) {
 		log_err("reload: configuration kept: %s", err);
 	} else {
 		log_set_level(d->cfg.log_level);
@@ -335,25 +395,33 @@ static void reload(struct daemon *d)
 		log_set_timestamps(d->cfg.log_timestamps);
 		d->srv.lim.max_connections = (uint32_t)d->cfg.max_connections;
 		d->srv.lim.idle_timeout_ms = (uint32_t)d->cfg.idle_timeout_ms; /* new sessions */
-		if (res.changed) {
-			config_mask_names(res.changed, names, sizeof(names));
-			log_notice("reload: applied %s", names);
-		}
-		if (res.ignored) {
-			config_mask_names(res.ignored, names, sizeof(names));
-			log_warning("reload: %s changed but need a restart", names);
-		}
 	}
-	files.ca_file = d->cfg.ca_file;
-	files.cert_file = d->cfg.cert_file;
-	files.key_file = d->cfg.key_file;
-	if (tls_holder_reload(d->srv.tls, &files, err, sizeof(err)) != 0) {
-		log_err("reload: TLS contexts kept: %s", err);
+	if (reload_tls(d, err, sizeof(err)) != 0) {
+		log_err("reload: TLS contexts kept (ca_file=%s cert_file=%s key_file=%s): %s",
+			old[0], old[1], old[2], err);
+		for (int i = 0; i < 3; i++) {
+			char **p = tls_path(&d->cfg, i);
+
+			free(*p);
+			*p = old[i];
+			old[i] = NULL;
+		}
+		res.changed &= ~(uint64_t)TLS_PATH_BITS;
 	} else {
-		raftsvc_set_tls(d->srv.raft, tls_holder_server(d->srv.tls),
-				tls_holder_client(d->srv.tls));
-		log_notice("reload: TLS contexts replaced generation=%u", tls_holder_generation(d->srv.tls));
+		log_notice("reload: TLS contexts replaced generation=%u",
+			   tls_holder_generation(d->srv.tls));
 	}
+	if (loaded && res.changed) {
+		config_mask_names(res.changed, names, sizeof(names));
+		log_notice("reload: applied %s", names);
+	}
+	if (loaded && res.ignored) {
+		config_mask_names(res.ignored, names, sizeof(names));
+		log_warning("reload: %s changed but need a restart", names);
+	}
+out:
+	for (int i = 0; i < 3; i++)
+		free(old[i]);
 	notify_ready("serving", err, sizeof(err));
 }
 
@@ -401,6 +469,177 @@ static int make_dir(const char *path, char *err, size_t errlen)
 	}
 	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
 		return mkdir_error(tmp, err, errlen);
+	return 0;
+}
+
+/* Makes this process the only dmlogd using dir: an exclusive fcntl() lock on dir/dmlogd.lock,
+ * held as long as *fd stays open (the process's life; the kernel drops it when the process dies,
+ * however it dies). Two dmlogds on one state directory would both write one Raft log. The file
+ * holds the holder's pid for people; the lock, not the file, is what counts, so the file is left
+ * in place at exit. 0, -EBUSY when another process holds the lock (err names it when the kernel
+ * can tell), or another negative errno. */
+static int lock_state_dir(const char *dir, int *fd, char *err, size_t errlen)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	char path[4200], pid[32];
+	int e, n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_LOCK_NAME);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "open %.400s: %s", path, strerror(e));
+		return -e;
+	}
+	if (fcntl(*fd, F_SETLK, &fl) != 0) {
+		e = errno;
+		if (e == EAGAIN || e == EACCES) {
+			struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+			if (fcntl(*fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK && who.l_pid > 0)
+				snprintf(err, errlen, "%.300s is in use by another dmlogd (pid %ld holds "
+					 "the lock on %.400s)", dir, (long)who.l_pid, path);
+			else
+				snprintf(err, errlen, "%.300s is in use by another dmlogd (%.400s is locked)",
+					 dir, path);
+			e = EBUSY;
+		} else {
+			snprintf(err, errlen, "lock %.400s: %s", path, strerror(e));
+		}
+		close(*fd);
+		*fd = -1;
+		return -e;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)n, 0) != n) {
+		e = errno;
+		snprintf(err, errlen, "write %.400s: %s", path, strerror(e));
+		close(*fd);
+		*fd = -1;
+		return -e;
+	}
+	return 0;
+}
+
+/* True when the string option key holds its built-in default. */
+static bool at_default(const char *value, enum config_key key)
+{
+	return strcmp(value, config_option_get(key)->def) == 0;
+}
+
+static bool missing(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) != 0 && errno == ENOENT;
+}
+
+/* Whether dmlogd runs with no configuration at all: no file (none given, the default one
+ * absent), the TLS files and the id at their defaults, and none of the three TLS files there.
+ * That is a first run on a fresh machine, which gets development certificates (dev_certs()). */
+static bool wants_dev_certs(const struct config *cfg)
+{
+	if (cfg->path_explicit || !cfg->path || !missing(cfg->path))
+		return false;
+	if (!at_default(cfg->ca_file, CONFIG_CA_FILE) ||
+	    !at_default(cfg->cert_file, CONFIG_CERT_FILE) ||
+	    !at_default(cfg->key_file, CONFIG_KEY_FILE) || !at_default(cfg->id, CONFIG_ID))
+		return false;
+	return missing(cfg->ca_file) && missing(cfg->cert_file) && missing(cfg->key_file);
+}
+
+/* True when dir does not exist or holds nothing. */
+static bool dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool empty = true;
+
+	if (!d)
+		return errno == ENOENT;
+	while (empty && (de = readdir(d)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/* The dmlog-certs.sh to run: DMLOG_CERTS_TOOL if set, else the first executable of the installed
+ * copy and the source tree's. NULL when there is none. */
+static const char *certs_tool(void)
+{
+	const char *env = getenv("DMLOG_CERTS_TOOL");
+	const char *where[] = {DMLOG_CERTS_TOOL_INSTALLED, DMLOG_CERTS_TOOL_SOURCE};
+
+	if (env && *env)
+		return access(env, X_OK) == 0 ? env : NULL;
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (where[i][0] && access(where[i], X_OK) == 0)
+			return where[i];
+	return NULL;
+}
+
+/* First run with no configuration: makes the development certificates at the default place
+ * with the project's own tool (`dmlog-certs.sh DIR dev`: a CA, peer dmlogd1, node node1, admin
+ * admin), so that `dmlogd` alone starts. Only into a missing or empty directory: nothing that
+ * exists is ever overwritten. 0, or a negative errno with err saying what to run instead. */
+static int dev_certs(const struct config *cfg, char *err, size_t errlen)
+{
+	char dir[4096];
+	const char *slash = strrchr(cfg->cert_file, '/'), *tool;
+	pid_t pid;
+	int st;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - cfg->cert_file) : 1,
+		 slash ? cfg->cert_file : ".");
+	if (!dir_empty(dir)) {
+		snprintf(err, errlen, "no configuration and no certificates, and %.300s is not empty: "
+			 "not making development certificates there; run `dmlog-certs.sh %.300s dev` "
+			 "or give ca_file, cert_file and key_file", dir, dir);
+		return -EEXIST;
+	}
+	tool = certs_tool();
+	if (!tool) {
+		snprintf(err, errlen, "no configuration and no certificates, and dmlog-certs.sh "
+			 "was not found (looked at %.250s%s%.250s): run `deploy/dmlog-certs.sh %.250s dev` from "
+			 "the dmlog sources or give ca_file, cert_file and key_file",
+			 getenv("DMLOG_CERTS_TOOL") ? "$DMLOG_CERTS_TOOL" : DMLOG_CERTS_TOOL_INSTALLED,
+			 getenv("DMLOG_CERTS_TOOL") || !DMLOG_CERTS_TOOL_SOURCE[0] ? "" : ", ",
+			 getenv("DMLOG_CERTS_TOOL") ? "" : DMLOG_CERTS_TOOL_SOURCE, dir);
+		return -ENOENT;
+	}
+	log_warning("=================================================================");
+	log_warning("no configuration file and no TLS files: making DEVELOPMENT "
+		    "certificates in %s with %s dev", dir, tool);
+	log_warning("their CA key lies next to them: anyone who can read it can pass for any "
+		    "node, peer or admin; never use them in production");
+	log_warning("=================================================================");
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -EAGAIN;
+	}
+	if (pid == 0) {
+		/* The tool's "wrote FILE" lines go where dmlogd logs (stderr), not to stdout. */
+		dup2(2, 1);
+		execl(tool, tool, dir, "dev", (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(err, errlen, "waitpid: %s", strerror(errno));
+			return -ECHILD;
+		}
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		snprintf(err, errlen, "`%.300s %.300s dev` failed (%s %d): run it by hand to see why, or "
+			 "give ca_file, cert_file and key_file", tool, dir,
+			 WIFEXITED(st) ? "exit status" : "signal",
+			 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		return -EIO;
+	}
+	log_warning("development certificates written to %s (ca, peer-dmlogd1, node-node1, "
+		    "admin-admin)", dir);
 	return 0;
 }
 
@@ -454,6 +693,9 @@ static void daemon_cleanup(struct daemon *d)
 	if (d->srv.base)
 		event_base_free(d->srv.base);
 	config_free(&d->cfg);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd); /* the state directory is free from here on */
+	d->lock_fd = -1;
 }
 
 int server_main(int argc, char *argv[])
@@ -469,6 +711,7 @@ int server_main(int argc, char *argv[])
 	char err[1024], raftdir[4200];
 	int load, code;
 
+	d.lock_fd = -1;
 	log_init("dmlogd");
 	load = config_from_args(&d.cfg, argc, argv, &action, err, sizeof(err));
 	code = config_run_action(action, load, err, &d.cfg, "dmlogd", stdout, stderr);
@@ -517,6 +760,11 @@ int server_main(int argc, char *argv[])
 	files.ca_file = d.cfg.ca_file;
 	files.cert_file = d.cfg.cert_file;
 	files.key_file = d.cfg.key_file;
+	if (wants_dev_certs(&d.cfg) && dev_certs(&d.cfg, err, sizeof(err)) != 0) {
+		log_err("cannot start: TLS: %s", err);
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_TLS;
+	}
 	if (config_check(&d.cfg, err, sizeof(err)) != 0) {
 		log_err("cannot start: TLS: %s", err);
 		daemon_cleanup(&d);
@@ -530,6 +778,11 @@ int server_main(int argc, char *argv[])
 	}
 	snprintf(raftdir, sizeof(raftdir), "%s/raft", d.cfg.state_dir);
 	if (make_dir(raftdir, err, sizeof(err)) != 0) {
+		log_err("cannot start: state directory: %s", err);
+		daemon_cleanup(&d);
+		return CONFIG_EXIT_STATE;
+	}
+	if (lock_state_dir(d.cfg.state_dir, &d.lock_fd, err, sizeof(err)) != 0) {
 		log_err("cannot start: state directory: %s", err);
 		daemon_cleanup(&d);
 		return CONFIG_EXIT_STATE;
