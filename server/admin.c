@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "fsm.h"
@@ -113,12 +114,44 @@ static Dmlog__LogSummary *summary(struct admin_reply *ar, const struct engine_lo
 	return s;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The role shown for member raft_id. Only a leader hears from every voter (followers talk to
+ * the leader alone), so only a leader can tell that one is gone: a member it has not heard
+ * from within an election timeout (a live follower answers every heartbeat, and the lease
+ * PINGs) is "unavailable". read_wait_ms is twice the election timeout (server.c). A follower
+ * shows the other members by what it knows: the leader, or followers. */
+static const char *peer_role(const struct server *srv, const struct raftsvc_status *st,
+			     uint64_t raft_id, const struct peer_info *seen, size_t nseen,
+			     uint64_t now)
+{
+	uint64_t heard = 0, window = srv->lim.read_wait_ms / 2;
+
+	if (raft_id == st->id)
+		return st->role;
+	if (strcmp(st->role, "leader") != 0)
+		return raft_id == st->leader_id ? "leader" : "follower";
+	for (size_t i = 0; i < nseen; i++)
+		if (seen[i].raft_id == raft_id)
+			heard = seen[i].heard_ms;
+	return heard && now - heard <= window ? "follower" : "unavailable";
+}
+
 /* One PeerInfo per member of the Raft configuration (this server alone before it has one). */
 static Dmlog__PeerInfo **peer_list(struct server *srv, struct admin_reply *ar,
 				   const struct raftsvc_status *st, size_t *n)
 {
 	unsigned count = st->n_members ? st->n_members : 1;
 	Dmlog__PeerInfo **pv = ar_alloc(ar, count * sizeof(*pv));
+	struct peer_info seen[RAFTSVC_MEMBERS_MAX];
+	size_t nseen = raftsvc_peers_seen(srv->raft, seen, RAFTSVC_MEMBERS_MAX);
+	uint64_t now = mono_ms();
 
 	*n = 0;
 	if (!pv)
@@ -147,8 +180,7 @@ static Dmlog__PeerInfo **peer_list(struct server *srv, struct admin_reply *ar,
 		p->raft_address = ar_strdup(ar, st->n_members ? st->members[i].address : "");
 		p->membership = ar_strdup(ar, st->n_members ? st->members[i].role : "voter");
 		p->voter = strcmp(p->membership, "voter") == 0;
-		p->role = ar_strdup(ar, raft_id == st->id ? st->role
-					: raft_id == st->leader_id ? "leader" : "follower");
+		p->role = ar_strdup(ar, peer_role(srv, st, raft_id, seen, nseen, now));
 		pv[(*n)++] = p;
 	}
 	return pv;
@@ -177,6 +209,8 @@ static int answer_status(struct server *srv, struct admin_reply *ar, Dmlog__Serv
 	fsm_unlock(srv->fsm);
 	r->node_count = lease_count(srv->lease);
 	r->connection_count = srv->nsessions;
+	/* "Serving": a leader is known. Whether every voter is reachable is in the peers' roles
+	 * (peer_role()); dmlogctl status combines both into healthy, degraded or unavailable. */
 	r->healthy = st.leader_id != 0 && !st.failed && !srv->stopping;
 	r->version = ar_strdup(ar, srv->version);
 	out->body_case = DMLOG__SERVER_MESSAGE__BODY_ADMIN_STATUS;

@@ -52,6 +52,7 @@
 #define PEER_CONNECTIONS_MAX 64
 #define PEER_QUEUE_HIGH (4u * 1024u * 1024u)
 #define PEER_STALL_MS 10000u
+#define PEER_HEARD_EVERY_MS 10u
 
 _Static_assert(PEER_WIRE_ID_MAX == TLS_IDENTITY_MAX, "a peer id is a certificate CN");
 
@@ -60,7 +61,9 @@ struct peer_hooks {
 	void *arg;
 	/* May this peer be who it says? 0, or a negative errno with a reason in why. Required. */
 	int (*authorize)(void *arg, const struct peer_info *who, char *why, size_t whylen);
-	/* A peer passed the handshake (may be NULL). */
+	/* A peer passed the handshake, and again at most every PEER_HEARD_EVERY_MS while frames
+	 * come from it on that connection (who->heard_ms tells when): how a leader knows which
+	 * voters it can reach (dmlogctl status). May be NULL. */
 	void (*seen)(void *arg, const struct peer_info *who);
 	/* A PING from raft id `from` in `term`: the ms for which this server will refuse to vote
 	 * for anyone else, or -1 when it makes no promise. Required. */

@@ -14,8 +14,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
+
+/* CLOCK_MONOTONIC in ms: the clock the libevent side reads heard_ms against. */
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The peer is heard from now: tell hooks.seen(), at most every PEER_HEARD_EVERY_MS per
+ * connection (the hook takes a lock; frames come far more often than that under load). */
+static void conn_heard(struct peer_conn *c, bool force)
+{
+	struct peer_transport *pt = c->pt;
+	uint64_t now = mono_ms();
+
+	if (!force && now - c->who.heard_ms < PEER_HEARD_EVERY_MS)
+		return;
+	c->who.heard_ms = now;
+	if (pt->hooks.seen)
+		pt->hooks.seen(pt->hooks.arg, &c->who);
+}
 
 static void own_hello(const struct peer_conn *c, struct peer_hello *h)
 {
@@ -95,8 +119,7 @@ static void conn_admit(struct peer_conn *c)
 		return;
 	log_debug("raft peer connected raft_id=%llu id=%s address=%s",
 		  (unsigned long long)c->who.raft_id, c->who.id, c->who.address);
-	if (pt->hooks.seen)
-		pt->hooks.seen(pt->hooks.arg, &c->who);
+	conn_heard(c, true);
 	peer_transport_deliver(pt, c);
 }
 
@@ -178,8 +201,7 @@ static void conn_got_welcome(struct peer_conn *c)
 		peer_conn_close(c, true, "raft peer connection: relay: %s", strerror(-rv));
 		return;
 	}
-	if (pt->hooks.seen)
-		pt->hooks.seen(pt->hooks.arg, &c->who);
+	conn_heard(c, true);
 	stream = (uv_stream_t *)c->raft_stream;
 	c->raft_stream = NULL;
 	c->raft_stream_open = false;
@@ -271,6 +293,8 @@ void peer_proto_parse(struct peer_conn *c, const uint8_t *p, size_t n)
 		n -= m;
 		if (c->got == c->len) {
 			c->hdr_got = 0;
+			if (c->state == PEER_CONN_RELAY)
+				conn_heard(c, false);
 			if (c->type != PEER_FRAME_DATA)
 				conn_control(c);
 		}

@@ -58,6 +58,7 @@ struct peer_info {
 	char id[PEER_WIRE_ID_MAX];                  /* certificate CN */
 	char address[PEER_WIRE_ADDRESS_MAX];        /* its raft address */
 	char client_address[PEER_WIRE_ADDRESS_MAX]; /* where its clients connect */
+	uint64_t heard_ms; /* CLOCK_MONOTONIC ms when it was last heard from (not on the wire) */
 };
 
 struct peer_ping {

@@ -15,10 +15,12 @@
 
 /* Exit codes, documented in --help and dmlogctl(8). */
 enum ctl_exit {
-	CTL_EXIT_OK = 0,          /* success; for status: the server is healthy */
-	CTL_EXIT_FAILED = 1,      /* status: reachable but not healthy; other verbs: the server
-				   * answered with an error (unknown log, permission denied) */
-	CTL_EXIT_UNREACHABLE = 2, /* no server answered, TLS failed, or the TLS files are unusable */
+	CTL_EXIT_OK = 0,          /* success; for status: healthy (a leader, every voter reachable) */
+	CTL_EXIT_FAILED = 1,      /* status: degraded (a leader and a reachable majority, not every
+				   * voter); other verbs: the server answered with an error (unknown
+				   * log, permission denied) */
+	CTL_EXIT_UNREACHABLE = 2, /* no server answered, TLS failed, the TLS files are unusable; for
+				   * status also: no leader or no reachable majority */
 	CTL_EXIT_USAGE = 3,       /* bad command line */
 };
 

@@ -50,10 +50,12 @@ static const char usage_text[] =
 	"replace the defaults; options override them.\n"
 	"\n"
 	"Exit status:\n"
-	"  0  success; for status: the server is healthy\n"
-	"  1  status: the server answered but is not healthy; other verbs: the server refused\n"
-	"     the request (no such log, permission denied, a refused membership change)\n"
-	"  2  no server could be reached, TLS failed, or the TLS files cannot be used\n"
+	"  0  success; for status: healthy (a leader, every voter reachable)\n"
+	"  1  status: degraded (a leader, a majority of the voters reachable, not all); other\n"
+	"     verbs: the server refused the request (no such log, permission denied, a refused\n"
+	"     membership change)\n"
+	"  2  no server could be reached, TLS failed, or the TLS files cannot be used; for\n"
+	"     status also: unavailable (no leader known, or no reachable majority)\n"
 	"  3  usage error\n";
 
 static const char log_usage_text[] =

@@ -1,11 +1,13 @@
 /* status.c: the `status` and `peers` verbs, both answered by one ADMIN_STATUS query.
  *
- * status's exit code carries the health: 0 healthy, 1 reachable but not healthy (no leader,
- * or the server is stopping), 2 unreachable. peers exits 0 whenever the server answered.
+ * status's exit code carries the health (status_health()): 0 healthy, 1 degraded, 2 unavailable
+ * (no leader known, or fewer than a majority of the voters reachable) or unreachable (no server
+ * answered, TLS failed). peers exits 0 whenever the server answered.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ctl.h"
 #include "fmt.h"
@@ -17,10 +19,13 @@ static const char status_usage[] =
 	"Usage: dmlogctl [OPTIONS] status\n"
 	"Show the state of the server: its id and version, its Raft role, the leader, the term,\n"
 	"the commit and applied indexes, the number of logs, of nodes holding a lease and of\n"
-	"connections, whether it is healthy, and the Raft peers.\n"
+	"connections, its health, and the Raft peers. Health: healthy (a leader is known and\n"
+	"every voter is reachable), degraded (a leader is known and a majority of the voters is\n"
+	"reachable, but not all), unavailable (no leader known, or no reachable majority). Only\n"
+	"the leader sees every voter: ask it (a follower shows the other followers as such).\n"
 	"\n"
 	"Options: --json, and the global options (dmlogctl --help).\n"
-	"Exit status: 0 healthy, 1 reachable but not healthy, 2 unreachable or TLS failure,\n"
+	"Exit status: 0 healthy, 1 degraded, 2 unavailable, unreachable or TLS failure,\n"
 	"3 usage error.\n";
 
 static const char peers_usage[] =
@@ -44,6 +49,35 @@ static struct dmlog_result *status_query(struct ctl *ctl, int argc, char **argv,
 		return NULL;
 	}
 	return remote_query(ctl, &req, NULL, code);
+}
+
+enum health {
+	HEALTHY,
+	DEGRADED,
+	UNAVAILABLE,
+};
+
+static const char *const health_names[] = {"healthy", "degraded", "unavailable"};
+
+/* The health shown and exited with. The server's healthy flag says it serves (knows a leader,
+ * not failed, not stopping); a voter it cannot reach has the role "unavailable" (only a leader
+ * tells that). Healthy needs every voter reachable, degraded a reachable majority. */
+static enum health status_health(const struct dmlog_server_status *st)
+{
+	size_t voters = 0, reachable = 0;
+
+	if (!st->healthy || !*st->leader_id)
+		return UNAVAILABLE;
+	for (size_t i = 0; i < st->peer_count; i++) {
+		if (!st->peers[i].voter)
+			continue;
+		voters++;
+		if (strcmp(st->peers[i].role, "unavailable") != 0)
+			reachable++;
+	}
+	if (reachable == voters)
+		return HEALTHY;
+	return reachable > voters / 2 ? DEGRADED : UNAVAILABLE;
 }
 
 static void peers_json(FILE *f, const struct dmlog_server_status *st)
@@ -93,9 +127,10 @@ static void status_json(FILE *f, const struct dmlog_server_status *st)
 	fprintf(f,
 		",\"term\":%" PRIu64 ",\"commit_index\":%" PRIu64 ",\"applied_index\":%" PRIu64
 		",\"log_count\":%" PRIu32 ",\"node_count\":%" PRIu32 ",\"connection_count\":%" PRIu32
-		",\"healthy\":%s,\"peers\":",
+		",\"health\":\"%s\",\"healthy\":%s,\"peers\":",
 		st->term, st->commit_index, st->applied_index, st->log_count, st->node_count,
-		st->connection_count, st->healthy ? "true" : "false");
+		st->connection_count, health_names[status_health(st)],
+		st->healthy ? "true" : "false");
 	peers_json(f, st);
 	fputs("}\n", f);
 }
@@ -112,7 +147,7 @@ static int status_text(FILE *f, const struct dmlog_server_status *st)
 	fmt_field(f, "logs", "%" PRIu32, st->log_count);
 	fmt_field(f, "nodes", "%" PRIu32, st->node_count);
 	fmt_field(f, "connections", "%" PRIu32, st->connection_count);
-	fmt_field(f, "healthy", "%s", st->healthy ? "yes" : "no");
+	fmt_field(f, "health", "%s", health_names[status_health(st)]);
 	fmt_field(f, "peers", "%zu", st->peer_count);
 	return st->peer_count ? peers_text(f, st, 2) : 0;
 }
@@ -131,7 +166,17 @@ int status_run(struct ctl *ctl, int argc, char **argv)
 		dmlog_result_free(res);
 		return CTL_EXIT_FAILED;
 	}
-	code = res->status.healthy ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+	switch (status_health(&res->status)) {
+	case HEALTHY:
+		code = CTL_EXIT_OK;
+		break;
+	case DEGRADED:
+		code = CTL_EXIT_FAILED;
+		break;
+	default:
+		code = CTL_EXIT_UNREACHABLE;
+		break;
+	}
 	dmlog_result_free(res);
 	return code;
 }

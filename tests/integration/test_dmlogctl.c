@@ -23,6 +23,7 @@
 
 #include <dmlog/dmlog.h>
 
+#include "group.h"
 #include "harness.h"
 #include "testmain.h"
 
@@ -455,7 +456,7 @@ START_TEST(status_reports_a_healthy_leader_and_exits_0)
 	ck_assert_ptr_nonnull(strstr(R.out, "\napplied index:   "));
 	ck_assert_ptr_nonnull(strstr(R.out, "\nlogs:            2\nnodes:           2\n"
 					    "connections:     "));
-	p = strstr(R.out, "\nhealthy:");
+	p = strstr(R.out, "\nhealth:");
 	ck_assert_ptr_nonnull(p);
 	/* The peer's address is one of its two ports (which one is the server's business); the
 	 * address column is as wide as the address. */
@@ -465,7 +466,7 @@ START_TEST(status_reports_a_healthy_leader_and_exits_0)
 	ck_assert_msg(port == d.port || port == d.raft_port, "%s", R.out);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
 	snprintf(want, sizeof(want),
-		 "\nhealthy:         yes\n"
+		 "\nhealth:          healthy\n"
 		 "peers:           1\n"
 		 "  ID       %-*s  ROLE    VOTER\n"
 		 "  dmlogd1  %s  leader  yes\n",
@@ -479,9 +480,9 @@ START_TEST(status_reports_a_healthy_leader_and_exits_0)
 			 "\"raft_role\":\"leader\",\"leader_id\":\"dmlogd1\",\"term\":");
 	ck_assert_ptr_nonnull(strstr(R.out, ",\"log_count\":2,\"node_count\":2,"));
 	snprintf(want, sizeof(want),
-		 ",\"healthy\":true,\"peers\":[{\"id\":\"dmlogd1\",\"address\":\"%s\","
-		 "\"role\":\"leader\",\"voter\":true}]}\n", addr);
-	p = strstr(R.out, ",\"healthy\":");
+		 ",\"health\":\"healthy\",\"healthy\":true,\"peers\":[{\"id\":\"dmlogd1\","
+		 "\"address\":\"%s\",\"role\":\"leader\",\"voter\":true}]}\n", addr);
+	p = strstr(R.out, ",\"health\":");
 	ck_assert_ptr_nonnull(p);
 	ck_text(p, want);
 
@@ -493,6 +494,110 @@ START_TEST(status_reports_a_healthy_leader_and_exits_0)
 		 "\"voter\":true}]\n", addr);
 	ck_text(R.out, want);
 	ck_assert(json_valid(R.out));
+}
+END_TEST
+
+/* Runs `dmlogctl [--json] status` against slot i of g until it exits with want (at most
+ * timeout_ms); fails with the last output otherwise. */
+static void group_status_until(const struct group_peer *g, int i, bool json, int want,
+			       int timeout_ms)
+{
+	uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
+
+	d.port = g[i].d.port; /* ctl() asks d.port */
+	do {
+		if (json)
+			ctl("--json", "status", NULL);
+		else
+			ctl("status", NULL);
+		if (R.status == want)
+			return;
+		usleep(100 * 1000);
+	} while (harness_now_ms() < deadline);
+	ck_run(want);
+}
+
+/* A three-peer group: healthy (0), one follower killed (degraded, 1, that peer unavailable in
+ * the leader's table), both followers killed (unavailable, 2), both back (healthy again). */
+START_TEST(status_exit_code_follows_the_group_health)
+{
+	struct group_peer g[3];
+	char gdir[320], row[64];
+	const char *p, *q;
+	int leader = -1, f1, f2;
+	uint64_t deadline;
+
+	dmlogd_stop(&d, SIGKILL); /* the fixture's standalone server is not needed */
+	ck_assert_int_eq(group_certs(certs, 3), 0);
+	snprintf(gdir, sizeof(gdir), "%s/group", dir);
+	mkdir(gdir, 0700);
+	group_init(g, 3, gdir);
+	for (int i = 0; i < 3; i++) {
+		const char *argv[] = {g[i].arg[0], g[i].arg[1], g[i].arg[2], g[i].arg[3],
+				      g[i].arg[4], NULL};
+
+		group_args(g, i, 3, certs, NULL);
+		ck_assert_msg(dmlogd_start(&g[i].d, certs, g[i].state, argv) == 0,
+			      "dmlogd%d did not start (see %s)", i + 1, g[i].d.logfile);
+	}
+	deadline = harness_now_ms() + 20000;
+	while (leader < 0 && harness_now_ms() < deadline) {
+		for (int i = 0; i < 3 && leader < 0; i++) {
+			d.port = g[i].d.port;
+			ctl("status", NULL);
+			if (R.status == 0 && strstr(R.out, "\nraft role:       leader\n"))
+				leader = i;
+		}
+		if (leader < 0)
+			usleep(100 * 1000);
+	}
+	ck_assert_msg(leader >= 0, "no leader: %s%s", R.out, R.err);
+	group_status_until(g, leader, false, 0, 5000);
+	ck_assert_ptr_nonnull(strstr(R.out, "\nhealth:          healthy\n"));
+
+	f1 = (leader + 1) % 3;
+	f2 = (leader + 2) % 3;
+	dmlogd_stop(&g[f1].d, SIGKILL);
+	group_status_until(g, leader, false, 1, 5000);
+	ck_assert_msg(strstr(R.out, "\nhealth:          degraded\n") != NULL, "%s", R.out);
+	/* One row says unavailable, and it is the killed follower's. */
+	snprintf(row, sizeof(row), "  dmlogd%d ", f1 + 1);
+	p = strstr(R.out, row);
+	q = strstr(R.out, "unavailable");
+	ck_assert_msg(p && q && q > p && !memchr(p + 1, '\n', (size_t)(q - p - 1)) &&
+		      !strstr(q + 1, "unavailable"), "%s", R.out);
+	group_status_until(g, leader, true, 1, 5000);
+	ck_assert_msg(json_valid(R.out), "not JSON: %s", R.out);
+	ck_assert_ptr_nonnull(strstr(R.out, ",\"health\":\"degraded\",\"healthy\":true,"));
+
+	/* No majority: the leader steps down within an election timeout or so. */
+	dmlogd_stop(&g[f2].d, SIGKILL);
+	group_status_until(g, leader, false, 2, 5000);
+	ck_assert_msg(strstr(R.out, "\nhealth:          unavailable\n") != NULL, "%s", R.out);
+
+	/* Both back: healthy again, whoever leads. */
+	for (int i = 0; i < 3; i++) {
+		const char *argv[] = {g[i].arg[0], g[i].arg[1], g[i].arg[2], g[i].arg[3],
+				      g[i].arg[4], NULL};
+
+		if (i != leader)
+			ck_assert_msg(dmlogd_start(&g[i].d, certs, g[i].state, argv) == 0,
+				      "dmlogd%d did not restart", i + 1);
+	}
+	deadline = harness_now_ms() + 15000;
+	R.status = -1;
+	while (R.status != 0 && harness_now_ms() < deadline)
+		for (int i = 0; i < 3 && R.status != 0; i++) {
+			d.port = g[i].d.port;
+			ctl("status", NULL);
+			if (R.status == 0 && !strstr(R.out, "\nraft role:       leader\n"))
+				R.status = -1; /* only the leader sees every voter */
+		}
+	ck_run(0);
+	ck_assert_ptr_nonnull(strstr(R.out, "\nhealth:          healthy\n"));
+	ck_assert_ptr_null(strstr(R.out, "unavailable"));
+	for (int i = 0; i < 3; i++)
+		dmlogd_stop(&g[i].d, SIGKILL);
 }
 END_TEST
 
@@ -853,6 +958,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, status_reports_a_healthy_leader_and_exits_0);
+	tcase_add_test(tc, status_exit_code_follows_the_group_health);
 	tcase_add_test(tc, logs_lists_every_log_with_its_sync_state);
 	tcase_add_test(tc, log_show_compresses_ranges_and_groups_marks_by_node);
 	tcase_add_test(tc, log_show_json_carries_ranges_as_pairs);
