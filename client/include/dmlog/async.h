@@ -23,9 +23,9 @@
  *
  * Threads: the handle belongs to the thread running its event_base.
  *
- * Signals: like libevent itself, the handle writes to sockets that the server may have closed;
- * the application must ignore or block SIGPIPE (the blocking API of <dmlog/dmlog.h> takes care
- * of it during its calls).
+ * Signals: the handle's writes use send() with MSG_NOSIGNAL: writing to a connection the server
+ * closed fails with EPIPE and counts as a lost connection, without raising SIGPIPE, so the
+ * application need not ignore or block it for the handle's sake (see <dmlog/dmlog.h>).
  */
 #ifndef DMLOG_ASYNC_H
 #define DMLOG_ASYNC_H

@@ -28,9 +28,10 @@
  *
  * Threads: a handle is used by one thread at a time. Distinct handles are independent.
  *
- * Signals: the blocking calls block SIGPIPE in the calling thread while they run (a write to a
- * connection the server closed then fails instead of killing the process); the asynchronous
- * API leaves SIGPIPE to the application (see <dmlog/async.h>).
+ * Signals: neither API raises SIGPIPE, and neither touches signal masks or handlers. Every write
+ * to a server goes through send() with MSG_NOSIGNAL, so writing to a connection the server
+ * closed fails with EPIPE (handled as a lost connection) instead of killing the process, in any
+ * thread, whatever the application does with SIGPIPE.
  *
  * Ownership: the library copies everything it keeps from options and requests, so they may be
  * freed as soon as the call returns. Results handed to async callbacks are borrowed for the

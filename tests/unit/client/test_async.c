@@ -136,6 +136,27 @@ END_TEST
 
 #define PIPELINE 1000
 
+/* The outcomes of pipeline()'s requests, and the request ids in the order their callbacks
+ * ran. */
+static struct fixture_outcome *pipe_out;
+static uint64_t pipe_called[PIPELINE];
+static size_t pipe_ncalled;
+
+/* fixture_on_done, then the id the callback was for, taken from the submission slot (not from
+ * the result, so that a callback run for the wrong request shows). */
+static void on_pipelined(struct dmlog_async *ac, int status, const struct dmlog_result *res,
+			 void *arg)
+{
+	struct fixture_outcome *o = arg;
+
+	fixture_on_done(ac, status, res, arg);
+	ck_assert_uint_lt(pipe_ncalled, PIPELINE);
+	pipe_called[pipe_ncalled++] = (uint64_t)(o - pipe_out);
+}
+
+/* Submits PIPELINE IN_SYNC requests at once and checks each is answered once, correctly, on one
+ * connection. Returns with pipe_called holding the submission index of each callback, in the
+ * order the callbacks ran. */
 static void pipeline(unsigned reorder_batch)
 {
 	struct fake_server_config cfg;
@@ -145,14 +166,17 @@ static void pipeline(unsigned reorder_batch)
 	struct fixture_outcome *out = calloc(PIPELINE, sizeof(*out));
 
 	ck_assert_ptr_nonnull(out);
+	pipe_out = out;
+	pipe_ncalled = 0;
 	harness_server_config(&cfg);
 	cfg.reorder_batch = reorder_batch;
 	fs = harness_server_start(&cfg);
 	harness_options(&o, fake_server_address(fs));
 	ac = fixture_client(&o);
 	for (uint64_t i = 0; i < PIPELINE; i++)
-		ck_assert_int_eq(dmlog_async_in_sync(ac, &fixture_log, i, fixture_on_done, &out[i]), 0);
+		ck_assert_int_eq(dmlog_async_in_sync(ac, &fixture_log, i, on_pipelined, &out[i]), 0);
 	fixture_wait_completed(PIPELINE, 20000);
+	ck_assert_uint_eq(pipe_ncalled, PIPELINE);
 	for (uint64_t i = 0; i < PIPELINE; i++) {
 		ck_assert_int_eq(out[i].calls, 1);
 		ck_assert_int_eq(out[i].status, 0);
@@ -168,12 +192,18 @@ static void pipeline(unsigned reorder_batch)
 	dmlog_async_free(ac);
 	fixture_free_outcomes(out, PIPELINE);
 	free(out);
+	pipe_out = NULL;
 	fake_server_stop(fs);
 }
 
 START_TEST(pipelined_requests_answered_in_order)
 {
+	/* The server answers in arrival order: the callbacks must run in the order of the
+	 * request ids, the k-th callback for the k-th request submitted. */
 	pipeline(0);
+	for (size_t k = 0; k < PIPELINE; k++)
+		ck_assert_msg(pipe_called[k] == k, "callback %zu was for request %llu", k,
+			      (unsigned long long)pipe_called[k]);
 }
 END_TEST
 

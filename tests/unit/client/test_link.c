@@ -1,7 +1,8 @@
 /* test_link.c: the connection side of the asynchronous handle (link.c) against fake dmlogd
  * servers: not_leader redirects (to a request or to Hello, unknown leader, loops), lost
  * connections with the same request ids resent and answered once, unreachable servers, backoff
- * until a server comes up, Hello refusals. */
+ * until a server comes up and its doubling up to the cap (timed at a listener that drops every
+ * connection), Hello refusals. */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sys/socket.h>
 
 #include <event2/event.h>
 
@@ -403,6 +406,78 @@ START_TEST(reconnects_when_the_server_comes_up_later)
 }
 END_TEST
 
+/* A listener on the test's loop that accepts every connection, notes when, and closes it at
+ * once: each connection attempt of the handle fails mid-handshake (a transient failure) and
+ * its time is the time of the accept. */
+#define BACKOFF_ATTEMPTS 6
+
+struct attempt_log {
+	int fd;
+	long long at[BACKOFF_ATTEMPTS];
+	int n;
+};
+
+static void on_attempt(evutil_socket_t fd, short what, void *arg)
+{
+	struct attempt_log *a = arg;
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)what;
+	if (c < 0)
+		return;
+	if (a->n < BACKOFF_ATTEMPTS)
+		a->at[a->n++] = harness_now_ms();
+	close(c);
+}
+
+static bool attempts_seen(void *arg)
+{
+	return ((struct attempt_log *)arg)->n >= BACKOFF_ATTEMPTS;
+}
+
+/* With one server, every failed attempt ends a round: the waits between attempts must be
+ * reconnect_min, then twice as long each round, then reconnect_max from there on. */
+START_TEST(failed_rounds_back_off_doubling_up_to_the_cap)
+{
+	static const long long expect[BACKOFF_ATTEMPTS - 1] = { 100, 200, 400, 400, 400 };
+	struct attempt_log a = { 0 };
+	struct dmlog_options o;
+	struct dmlog_async *ac;
+	struct fixture_outcome out = { 0 };
+	struct event *ev;
+	char addr[32];
+	uint16_t port;
+
+	a.fd = harness_reserve_port(addr, &port);
+	ck_assert_int_eq(listen(a.fd, 16), 0);
+	ev = event_new(fixture_base, a.fd, EV_READ | EV_PERSIST, on_attempt, &a);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(event_add(ev, NULL), 0);
+
+	harness_options(&o, addr);
+	o.reconnect_min_ms = 100;
+	o.reconnect_max_ms = 400;
+	ac = fixture_client(&o);
+	ck_assert_int_eq(dmlog_async_ping(ac, fixture_on_done, &out), 0);
+	ck_assert_msg(harness_run_until(fixture_base, attempts_seen, &a, 6000),
+		      "only %d connection attempts in 6 s", a.n);
+	ck_assert_int_eq(out.calls, 0);
+	for (int k = 0; k < BACKOFF_ATTEMPTS - 1; k++) {
+		long long gap = a.at[k + 1] - a.at[k];
+
+		/* Timers do not fire early; a loaded machine may make them late, but never by
+		 * half the wait (which would hide a missing doubling or a missing cap). */
+		ck_assert_msg(gap >= expect[k] - 3 && gap < expect[k] + expect[k] / 2,
+			      "wait %d before attempt %d: %lld ms, expected %lld", k + 1, k + 2, gap,
+			      expect[k]);
+	}
+	dmlog_async_free(ac);
+	ck_assert_int_eq(out.status, -ECANCELED);
+	event_free(ev);
+	close(a.fd);
+}
+END_TEST
+
 START_TEST(deadline_while_unreachable_names_the_connection_error)
 {
 	struct dmlog_options o;
@@ -470,6 +545,7 @@ static Suite *link_suite(void)
 	tcase_add_test(t, server_closing_after_some_answers_loses_nothing);
 	tcase_add_test(t, unreachable_first_server_then_second_answers);
 	tcase_add_test(t, reconnects_when_the_server_comes_up_later);
+	tcase_add_test(t, failed_rounds_back_off_doubling_up_to_the_cap);
 	tcase_add_test(t, deadline_while_unreachable_names_the_connection_error);
 	tcase_add_test(t, hello_refusal_fails_requests_at_once);
 	return s;
