@@ -62,6 +62,7 @@
 #include "tcp_proxy.h"
 #include "testcerts.h"
 #include "testmain.h"
+#include "workload.h"
 
 #ifndef DMLOG_BRIDGE_PATH
 #error "DMLOG_BRIDGE_PATH must name the dmlog-bridge binary"
@@ -95,11 +96,6 @@ static pid_t bridge_pid;
 static uint64_t now_ms(void)
 {
 	return checker_now_us() / 1000u;
-}
-
-static void cert_path(char *out, size_t len, const char *who, const char *ext)
-{
-	snprintf(out, len, "%s/%s.%s", certs, who, ext);
 }
 
 static void bridge_stop(void);
@@ -200,42 +196,12 @@ static void peer_start(int i, int group, const char *const *more)
 		      "dmlogd%d did not start (see %s)", i + 1, P[i].d.logfile);
 }
 
-static void address_of(int i, char *out, size_t len)
-{
-	snprintf(out, len, "127.0.0.1:%d", P[i].d.port);
-}
-
 /* A blocking libdmlog handle as `who` ("node-node1", "admin-admin") on peer `only`, or on
  * every peer in slots [0, group) when only < 0. */
 static struct dmlog *handle_as(const char *who, int only, int group, uint32_t timeout_ms,
 			       char addr[][32])
 {
-	struct dmlog_options o;
-	char ca[400], cert[400], key[400], err[DMLOG_ERRMSG_SIZE];
-	struct dmlog *h;
-	size_t k = 0;
-
-	memset(&o, 0, sizeof(o));
-	for (int i = 0; i < group; i++) {
-		if (only >= 0 && i != only)
-			continue;
-		address_of(i, addr[k], 32);
-		o.servers[k] = addr[k];
-		k++;
-	}
-	cert_path(ca, sizeof(ca), "ca", "crt");
-	cert_path(cert, sizeof(cert), who, "crt");
-	cert_path(key, sizeof(key), who, "key");
-	o.ca_file = ca;
-	o.cert_file = cert;
-	o.key_file = key;
-	o.request_timeout_ms = timeout_ms;
-	o.connect_timeout_ms = 1000;
-	o.reconnect_min_ms = 20;
-	o.reconnect_max_ms = 300;
-	h = dmlog_new(&o, err);
-	ck_assert_msg(h != NULL, "dmlog_new: %s", err);
-	return h;
+	return workload_handle(P, certs, who, only, group, timeout_ms, addr);
 }
 
 struct status {
@@ -320,113 +286,45 @@ static void assert_converged(unsigned mask, int timeout_ms)
 
 /* ------------------------------------------------------------------ workload */
 
-struct worker {
-	int node;                /* index into node_names, checker node number */
-	uint64_t luid;
-	int group;               /* peers the handle knows: slots [0, group) */
-	pthread_t th;
-	atomic_bool stop;
-	atomic_uint cycles;
-	int setup_rc;
-	char setup_err[DMLOG_ERRMSG_SIZE];
-};
-
-static struct worker W[NWORKERS];
-
-/* One request of worker w, recorded in the checker. Returns the request's status. */
-static int wop(struct dmlog *h, struct worker *w, int log, enum checker_kind k,
-	       const uint64_t *r, size_t n, bool in_sync)
-{
-	struct dmlog_log_ref ref = {.uuid = uuids[log], .luid = w->luid, .version = 3};
-	size_t t = checker_begin(chk, w->node, log, k, r, n, in_sync, REQ_TIMEOUT_MS);
-	bool v = false;
-	int rc = -EINVAL;
-
-	switch (k) {
-	case CHECKER_MARK:
-		rc = dmlog_mark_region(h, &ref, r, n);
-		break;
-	case CHECKER_FLUSH:
-		rc = dmlog_flush(h, &ref, r, n);
-		break;
-	case CHECKER_CLEAR:
-		rc = dmlog_clear_region(h, &ref, r, n);
-		break;
-	case CHECKER_SET_SYNC:
-		rc = dmlog_set_region_sync(h, &ref, r[0], in_sync);
-		break;
-	case CHECKER_IS_CLEAN:
-		rc = dmlog_is_clean(h, &ref, r[0], &v);
-		break;
-	case CHECKER_IN_SYNC:
-		rc = dmlog_in_sync(h, &ref, r[0], &v);
-		break;
-	}
-	checker_end(chk, t, rc, v, rc ? dmlog_errmsg(h) : NULL);
-	return rc;
-}
+/* The workers (workload.h): node1..node3 on slots [0, group), cycle() below. */
+static struct workload WL;
 
 /* One cycle of worker w on log (see the file comment). Region plan per node and log:
  *   0..7            shared by every node, marked and cleared each cycle;
  *   100 + 64n + k   own, k < 24; k < 4 is marked and never cleared again;
  *   300 + 64n + k   own, integrated marks (FLUSH carrying them), k < 3 never cleared;
  *   600 + 64n + k   own, set out of sync; k < 4 never set in sync again. */
-static void cycle(struct dmlog *h, struct worker *w, unsigned c)
+static void cycle(struct dmlog *h, struct workload_worker *w, unsigned c)
 {
 	int log = (int)(c % NLOGS);
 	uint64_t base = (uint64_t)w->node * 64, k = (c / NLOGS) % 24;
 	uint64_t own = 100 + base + k, shared = (c / NLOGS) % 8;
 	uint64_t both[2] = {own, shared};
 
-	wop(h, w, log, CHECKER_MARK, both, 2, false);
-	wop(h, w, log, CHECKER_FLUSH, NULL, 0, false);
-	wop(h, w, log, CHECKER_IS_CLEAN, &shared, 1, false);
-	wop(h, w, log, CHECKER_IS_CLEAN, &own, 1, false);
+	workload_op(h, w, log, CHECKER_MARK, both, 2, false);
+	workload_op(h, w, log, CHECKER_FLUSH, NULL, 0, false);
+	workload_op(h, w, log, CHECKER_IS_CLEAN, &shared, 1, false);
+	workload_op(h, w, log, CHECKER_IS_CLEAN, &own, 1, false);
 	if (c % 4 == 3) {
 		uint64_t j = (c / 4) % 16, integ = 300 + base + j;
 
-		wop(h, w, log, CHECKER_FLUSH, &integ, 1, false);
-		wop(h, w, log, CHECKER_IS_CLEAN, &integ, 1, false);
+		workload_op(h, w, log, CHECKER_FLUSH, &integ, 1, false);
+		workload_op(h, w, log, CHECKER_IS_CLEAN, &integ, 1, false);
 		if (j >= 3)
-			wop(h, w, log, CHECKER_CLEAR, &integ, 1, false);
+			workload_op(h, w, log, CHECKER_CLEAR, &integ, 1, false);
 	}
 	if (c % 5 == 2) {
 		uint64_t j = (c / 5) % 12, unsync = 600 + base + j;
 
-		wop(h, w, log, CHECKER_SET_SYNC, &unsync, 1, false);
-		wop(h, w, log, CHECKER_IN_SYNC, &unsync, 1, false);
+		workload_op(h, w, log, CHECKER_SET_SYNC, &unsync, 1, false);
+		workload_op(h, w, log, CHECKER_IN_SYNC, &unsync, 1, false);
 		if (j >= 4) {
-			wop(h, w, log, CHECKER_SET_SYNC, &unsync, 1, true);
-			wop(h, w, log, CHECKER_IN_SYNC, &unsync, 1, false);
+			workload_op(h, w, log, CHECKER_SET_SYNC, &unsync, 1, true);
+			workload_op(h, w, log, CHECKER_IN_SYNC, &unsync, 1, false);
 		}
 	}
-	wop(h, w, log, CHECKER_CLEAR, k < 4 ? &shared : both, k < 4 ? 1 : 2, false);
-	wop(h, w, log, CHECKER_FLUSH, NULL, 0, false);
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	char who[32], addr[8][32], dev[128];
-	struct dmlog *h;
-
-	snprintf(who, sizeof(who), "node-%s", node_names[w->node]);
-	h = handle_as(who, -1, w->group, REQ_TIMEOUT_MS, addr);
-	for (int log = 0; log < NLOGS && w->setup_rc == 0; log++) {
-		struct dmlog_log_ref ref = {.uuid = uuids[log], .luid = w->luid, .version = 3};
-
-		w->setup_rc = dmlog_ctr(h, &ref, ARGS, false, dev, sizeof(dev));
-		if (w->setup_rc == 0)
-			w->setup_rc = dmlog_resume(h, &ref);
-		if (w->setup_rc)
-			snprintf(w->setup_err, sizeof(w->setup_err), "%s", dmlog_errmsg(h));
-	}
-	for (unsigned c = 0; w->setup_rc == 0 && !atomic_load(&w->stop); c++) {
-		cycle(h, w, c);
-		atomic_store(&w->cycles, c + 1);
-	}
-	dmlog_free(h);
-	return NULL;
+	workload_op(h, w, log, CHECKER_CLEAR, k < 4 ? &shared : both, k < 4 ? 1 : 2, false);
+	workload_op(h, w, log, CHECKER_FLUSH, NULL, 0, false);
 }
 
 static void checker_start(void)
@@ -443,46 +341,21 @@ static void checker_start(void)
 	o.fresh_clean = true;
 	chk = checker_new(&o);
 	ck_assert_ptr_nonnull(chk);
+	memset(&WL, 0, sizeof(WL));
+	WL.peers = P;
+	WL.certs = certs;
+	WL.chk = chk;
+	WL.node_names = node_names;
+	WL.uuids = uuids;
+	WL.n_logs = NLOGS;
+	WL.ctr_args = ARGS;
+	WL.timeout_ms = REQ_TIMEOUT_MS;
+	WL.cycle = cycle;
 }
 
 static void workers_start(int group)
 {
-	for (int i = 0; i < NWORKERS; i++) {
-		memset(&W[i], 0, sizeof(W[i]));
-		W[i].node = i;
-		W[i].luid = UINT64_C(0xffff888000100000) + (uint64_t)i * 0x1000;
-		W[i].group = group;
-		ck_assert_int_eq(pthread_create(&W[i].th, NULL, worker_main, &W[i]), 0);
-	}
-}
-
-/* Waits until every worker has done `cycles` more cycles (within timeout_ms). */
-static void workers_progress(unsigned cycles, int timeout_ms)
-{
-	unsigned start[NWORKERS];
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-	bool done = false;
-
-	for (int i = 0; i < NWORKERS; i++)
-		start[i] = atomic_load(&W[i].cycles);
-	while (!done && now_ms() < deadline) {
-		done = true;
-		for (int i = 0; i < NWORKERS; i++) {
-			ck_assert_msg(W[i].setup_rc == 0, "worker %d: %s", i, W[i].setup_err);
-			done = done && atomic_load(&W[i].cycles) >= start[i] + cycles;
-		}
-		if (!done)
-			usleep(10 * 1000);
-	}
-	ck_assert_msg(done, "the workers made no progress for %d ms", timeout_ms);
-}
-
-static void workers_stop(void)
-{
-	for (int i = 0; i < NWORKERS; i++)
-		atomic_store(&W[i].stop, true);
-	for (int i = 0; i < NWORKERS; i++)
-		pthread_join(W[i].th, NULL);
+	workload_start(&WL, NWORKERS, UINT64_C(0xffff888000100000), 0x1000, group);
 }
 
 /* No peer (nor the bridge) reported a sanitizer error in its log (ASan builds). */
@@ -502,50 +375,22 @@ static void assert_logs_clean(void)
 	}
 }
 
-/* Runs the checker against peers [0, group); its result, the report in report. */
+/* Runs the checker against peers [0, group) as node4; its result, the report in report. */
 static int run_checker(int group, char *report, size_t len)
 {
-	char ca[400], ncert[400], nkey[400], acert[400], akey[400], addr[MAXP][32];
-	struct checker_servers s;
-
-	memset(&s, 0, sizeof(s));
-	for (int i = 0; i < group; i++) {
-		address_of(i, addr[i], sizeof(addr[i]));
-		s.servers[i] = addr[i];
-	}
-	cert_path(ca, sizeof(ca), "ca", "crt");
-	cert_path(ncert, sizeof(ncert), "node-node4", "crt");
-	cert_path(nkey, sizeof(nkey), "node-node4", "key");
-	cert_path(acert, sizeof(acert), "admin-admin", "crt");
-	cert_path(akey, sizeof(akey), "admin-admin", "key");
-	s.ca_file = ca;
-	s.node_cert = ncert;
-	s.node_key = nkey;
-	s.admin_cert = acert;
-	s.admin_key = akey;
-	s.luid = CHECKER_LUID;
-	return checker_verify(chk, &s, report, len);
+	return workload_verify(&WL, group, "node-node4", CHECKER_LUID, report, len);
 }
 
 /* Runs the checker against peers [0, group) and asserts it passes. */
 static void verify(int group)
 {
-	char report[8192];
-	int rc;
-
 	assert_logs_clean();
-	rc = run_checker(group, report, sizeof(report));
-	fprintf(stderr, "%s", report);
-	ck_assert_msg(rc == 0, "checker: %d\n%s", rc, report);
+	workload_assert_verified(&WL, group, "node-node4", CHECKER_LUID);
 }
 
 static void assert_no_client_errors(void)
 {
-	char rep[4096];
-
-	checker_error_report(chk, rep, sizeof(rep), 10);
-	ck_assert_msg(checker_errors(chk) == 0, "%zu of %zu requests ended with an error:\n%s",
-		      checker_errors(chk), checker_count(chk), rep);
+	workload_assert_no_errors(&WL);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -743,7 +588,7 @@ END_TEST
 /* A history that disagrees with a standalone dmlogd in five ways: the checker names each. */
 START_TEST(checker_catches_lost_marks_wrong_answers_phantoms_and_hangs)
 {
-	struct worker w = {.node = 0, .luid = UINT64_C(0xffff888000cc0000)};
+	struct workload_worker w = {.node = 0, .luid = UINT64_C(0xffff888000cc0000)};
 	struct dmlog_log_ref ref = {.uuid = uuids[0], .luid = w.luid, .version = 3};
 	uint64_t r10 = 10, r11 = 11, r12 = 12, r13 = 13;
 	char addr[8][32], dev[128], report[8192];
@@ -752,11 +597,12 @@ START_TEST(checker_catches_lost_marks_wrong_answers_phantoms_and_hangs)
 
 	peer_start(0, 1, NULL);
 	checker_start();
+	w.wl = &WL;
 	h = handle_as("node-node1", 0, 1, 5000, addr);
 	ck_assert_int_eq(dmlog_ctr(h, &ref, ARGS, false, dev, sizeof(dev)), 0);
 	ck_assert_int_eq(dmlog_resume(h, &ref), 0);
 	/* agreed: a real mark on 10 */
-	ck_assert_int_eq(wop(h, &w, 0, CHECKER_MARK, &r10, 1, false), 0);
+	ck_assert_int_eq(workload_op(h, &w, 0, CHECKER_MARK, &r10, 1, false), 0);
 	/* 1: a read said clean after that mark */
 	t = checker_begin(chk, 0, 0, CHECKER_IS_CLEAN, &r10, 1, false, 5000);
 	checker_end(chk, t, 0, true, NULL);
@@ -797,7 +643,7 @@ static void load_start(void)
 {
 	checker_start();
 	workers_start(3);
-	workers_progress(3, 20000);
+	workload_progress(&WL, 3, 20000);
 }
 
 /* ------------------------------------------------------------------ kill -9 under load */
@@ -814,7 +660,7 @@ START_TEST(leader_kill9_under_load_twenty_times)
 
 		leader = agreed_leader(7, 15000);
 		ck_assert_msg(leader >= 0, "round %d: no leader all three agree on", k);
-		workers_progress(1, 20000); /* load on the leader about to die */
+		workload_progress(&WL, 1, 20000); /* load on the leader about to die */
 		t_kill = checker_now_us();
 		dmlogd_stop(&P[leader].d, SIGKILL);
 		deadline = now_ms() + 15000;
@@ -825,8 +671,8 @@ START_TEST(leader_kill9_under_load_twenty_times)
 		peer_start(leader, 3, NULL);
 	}
 	ck_assert_int_ge(agreed_leader(7, 15000), 0);
-	workers_progress(2, 20000);
-	workers_stop();
+	workload_progress(&WL, 2, 20000);
+	workload_stop(&WL);
 	memcpy(sorted, fo, sizeof(fo));
 	qsort(sorted, KILLS, sizeof(double), cmp_double);
 	fprintf(stderr, "leader kill -9 x%d under load: failover (kill -> next acknowledged write "
@@ -972,18 +818,18 @@ START_TEST(isolated_leader_stops_and_the_majority_goes_on)
 		      "the cut-off peer still says it leads (%s)", st.role);
 
 	/* The majority goes on meanwhile. */
-	workers_progress(3, 20000);
+	workload_progress(&WL, 3, 20000);
 	ck_assert_uint_gt(checker_acked(chk), during);
 
 	/* Heal: the old leader follows, catches up, and every peer holds one state. */
 	isolate(leader, false);
 	ck_assert_int_ge(agreed_leader(7, 15000), 0);
-	workers_progress(3, 20000);
+	workload_progress(&WL, 3, 20000);
 	/* Its connection stayed up: whatever comes now, the MARK is not acknowledged. */
 	o.kind = DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN;
 	probe_expect_no(&p, &o, 1000, DMLOG__SERVER_MESSAGE__BODY_DONE);
 	rawconn_close(&p.c);
-	workers_stop();
+	workload_stop(&WL);
 	assert_converged(7, 20000);
 	fprintf(stderr, "requests: %zu, acknowledged %zu, errors %zu\n", checker_count(chk),
 		checker_acked(chk), checker_errors(chk));
@@ -1039,7 +885,7 @@ struct kop {
  * error; returns how long it took, in ms. */
 static double kcall(struct fake_kernel *fk, const struct kop *k)
 {
-	struct fake_kernel_req req = {k->type, uuids[0], W[0].luid, 3, k->regions,
+	struct fake_kernel_req req = {k->type, uuids[0], WL.w[0].luid, 3, k->regions,
 				      k->n * sizeof(uint64_t)};
 	struct fake_kernel_reply r;
 	uint64_t t0 = checker_now_us();
@@ -1093,7 +939,7 @@ START_TEST(bridge_on_the_minority_peer_is_redirected)
 	proxy_start(false);
 	leader = three_peers_start(NULL);
 	checker_start();
-	W[0].luid = UINT64_C(0xffff888000abc000);
+	WL.w[0].luid = UINT64_C(0xffff888000abc000);
 	bridge_start(leader);
 	fo.path = sock_path;
 	fo.resend_ms = 15000;    /* the kernel's own */
@@ -1102,8 +948,8 @@ START_TEST(bridge_on_the_minority_peer_is_redirected)
 	fk = fake_kernel_new(&fo, err);
 	ck_assert_msg(fk != NULL, "%s", err);
 	{
-		struct fake_kernel_req ctr = {DM_ULOG_CTR, uuids[0], W[0].luid, 3, ARGS, strlen(ARGS)};
-		struct fake_kernel_req res = {DM_ULOG_RESUME, uuids[0], W[0].luid, 3, NULL, 0};
+		struct fake_kernel_req ctr = {DM_ULOG_CTR, uuids[0], WL.w[0].luid, 3, ARGS, strlen(ARGS)};
+		struct fake_kernel_req res = {DM_ULOG_RESUME, uuids[0], WL.w[0].luid, 3, NULL, 0};
 		struct fake_kernel_reply r;
 
 		ck_assert_int_eq(fake_kernel_call(fk, &ctr, &r), 0);
@@ -1187,7 +1033,7 @@ START_TEST(idle_bridge_keeps_its_node_across_a_failover)
 	f = (leader + 1) % 3;
 	g = (leader + 2) % 3;
 	checker_start();
-	W[0].luid = UINT64_C(0xffff888000abd000);
+	WL.w[0].luid = UINT64_C(0xffff888000abd000);
 	bridge_start(leader);
 	fo.path = sock_path;
 	fo.resend_ms = 15000;
@@ -1196,8 +1042,8 @@ START_TEST(idle_bridge_keeps_its_node_across_a_failover)
 	fk = fake_kernel_new(&fo, err);
 	ck_assert_msg(fk != NULL, "%s", err);
 	{
-		struct fake_kernel_req ctr = {DM_ULOG_CTR, uuids[0], W[0].luid, 3, ARGS, strlen(ARGS)};
-		struct fake_kernel_req res = {DM_ULOG_RESUME, uuids[0], W[0].luid, 3, NULL, 0};
+		struct fake_kernel_req ctr = {DM_ULOG_CTR, uuids[0], WL.w[0].luid, 3, ARGS, strlen(ARGS)};
+		struct fake_kernel_req res = {DM_ULOG_RESUME, uuids[0], WL.w[0].luid, 3, NULL, 0};
 		struct kop mark = {CHECKER_MARK, DM_ULOG_MARK_REGION, {5, 0}, 1};
 		struct kop flush = {CHECKER_FLUSH, DM_ULOG_FLUSH, {0, 0}, 0};
 		struct fake_kernel_reply r;
@@ -1305,8 +1151,8 @@ START_TEST(joining_peer_waits_for_peer_add_then_catches_up)
 		      r->body_case == DMLOG__SERVER_MESSAGE__BODY_ERROR ? r->error->message : "?");
 	ck_assert_uint_eq(r->admin_peer_change->n_peers, 4);
 	dmlog__server_message__free_unpacked(r, NULL);
-	workers_progress(3, 20000);
-	workers_stop();
+	workload_progress(&WL, 3, 20000);
+	workload_stop(&WL);
 	assert_converged(15, 20000);
 	st = status_of(3);
 	ck_assert(st.ok);

@@ -40,6 +40,7 @@
 #include "tcp_proxy.h"
 #include "testcerts.h"
 #include "testmain.h"
+#include "workload.h"
 
 #define UUID "LVM-replicationtest0123456789abcdefABCDEF"
 #define LUID 0xffff888000001000ull
@@ -491,134 +492,31 @@ static void assert_degraded(int leader, int gone)
 static const char *const load_nodes[LOAD_WORKERS] = {"node1", "node2"};
 static const char *const load_uuids[1] = {LOAD_UUID};
 
-struct load_worker {
-	int node;
-	pthread_t th;
-	atomic_bool stop;
-	atomic_uint rounds;
-	int setup_rc;
-	char setup_err[DMLOG_ERRMSG_SIZE];
-};
-
 static struct checker *chk;
-static struct load_worker LW[LOAD_WORKERS];
-
-static void cert_file(char *out, size_t len, const char *who, const char *ext)
-{
-	snprintf(out, len, "%s/%s.%s", certs, who, ext);
-}
-
-/* A blocking libdmlog handle as `who` that knows every peer of slots [0, 3). */
-static struct dmlog *load_handle(const char *who, char addr[][32])
-{
-	struct dmlog_options o;
-	char ca[400], cert[400], key[400], err[DMLOG_ERRMSG_SIZE];
-	struct dmlog *h;
-
-	memset(&o, 0, sizeof(o));
-	for (int i = 0; i < 3; i++) {
-		snprintf(addr[i], 32, "127.0.0.1:%d", cl.p[i].d.port);
-		o.servers[i] = addr[i];
-	}
-	cert_file(ca, sizeof(ca), "ca", "crt");
-	cert_file(cert, sizeof(cert), who, "crt");
-	cert_file(key, sizeof(key), who, "key");
-	o.ca_file = ca;
-	o.cert_file = cert;
-	o.key_file = key;
-	o.request_timeout_ms = LOAD_TIMEOUT_MS;
-	o.connect_timeout_ms = 1000;
-	o.reconnect_min_ms = 20;
-	o.reconnect_max_ms = 300;
-	h = dmlog_new(&o, err);
-	ck_assert_msg(h != NULL, "dmlog_new: %s", err);
-	return h;
-}
-
-/* One request, recorded in the checker; its status. */
-static int load_op(struct dmlog *h, const struct load_worker *w, enum checker_kind k,
-		   const uint64_t *r, size_t n)
-{
-	struct dmlog_log_ref ref = {.uuid = LOAD_UUID,
-				    .luid = UINT64_C(0xffff888000200000) + (uint64_t)w->node,
-				    .version = 3};
-	size_t t = checker_begin(chk, w->node, 0, k, r, n, false, LOAD_TIMEOUT_MS);
-	bool v = false;
-	int rc = -EINVAL;
-
-	if (k == CHECKER_MARK)
-		rc = dmlog_mark_region(h, &ref, r, n);
-	else if (k == CHECKER_FLUSH)
-		rc = dmlog_flush(h, &ref, r, n);
-	else if (k == CHECKER_CLEAR)
-		rc = dmlog_clear_region(h, &ref, r, n);
-	else if (k == CHECKER_IS_CLEAN)
-		rc = dmlog_is_clean(h, &ref, r[0], &v);
-	checker_end(chk, t, rc, v, rc ? dmlog_errmsg(h) : NULL);
-	return rc;
-}
+static struct workload WL;
 
 /* A round of worker w: marks a region of its own and one of four shared by both nodes, makes
  * the marks durable (FLUSH, every other round carrying a third region), reads one back, then
  * clears the shared one and two of three of its own: what stays marked must stay dirty
  * through every fault (the checker's durability rule), the shared ones are cleared by every
  * node that marked them only sometimes. */
-static void load_round(struct dmlog *h, const struct load_worker *w, unsigned c)
+static void load_round(struct dmlog *h, struct workload_worker *w, unsigned c)
 {
 	uint64_t own = 16 + (uint64_t)w->node * 400 + c % 300, shared = c % 4;
 	uint64_t both[2] = {own, shared}, integ = 900 + (uint64_t)w->node * 60 + c % 60;
 
-	load_op(h, w, CHECKER_MARK, both, 2);
-	load_op(h, w, CHECKER_FLUSH, &integ, c % 2);
-	load_op(h, w, CHECKER_IS_CLEAN, &own, 1);
-	load_op(h, w, CHECKER_IS_CLEAN, &shared, 1);
-	load_op(h, w, CHECKER_CLEAR, c % 3 ? both : &shared, c % 3 ? 2 : 1);
-	load_op(h, w, CHECKER_FLUSH, NULL, 0);
+	workload_op(h, w, 0, CHECKER_MARK, both, 2, false);
+	workload_op(h, w, 0, CHECKER_FLUSH, &integ, c % 2, false);
+	workload_op(h, w, 0, CHECKER_IS_CLEAN, &own, 1, false);
+	workload_op(h, w, 0, CHECKER_IS_CLEAN, &shared, 1, false);
+	workload_op(h, w, 0, CHECKER_CLEAR, c % 3 ? both : &shared, c % 3 ? 2 : 1, false);
+	workload_op(h, w, 0, CHECKER_FLUSH, NULL, 0, false);
 }
 
-static void *load_main(void *arg)
-{
-	struct load_worker *w = arg;
-	struct dmlog_log_ref ref = {.uuid = LOAD_UUID,
-				    .luid = UINT64_C(0xffff888000200000) + (uint64_t)w->node,
-				    .version = 3};
-	char who[32], addr[3][32], dev[128];
-	struct dmlog *h;
-
-	snprintf(who, sizeof(who), "node-%s", load_nodes[w->node]);
-	h = load_handle(who, addr);
-	w->setup_rc = dmlog_ctr(h, &ref, LOAD_ARGS, false, dev, sizeof(dev));
-	if (w->setup_rc == 0)
-		w->setup_rc = dmlog_resume(h, &ref);
-	if (w->setup_rc)
-		snprintf(w->setup_err, sizeof(w->setup_err), "%s", dmlog_errmsg(h));
-	for (unsigned c = 0; w->setup_rc == 0 && !atomic_load(&w->stop); c++) {
-		load_round(h, w, c);
-		atomic_store(&w->rounds, c + 1);
-	}
-	dmlog_free(h);
-	return NULL;
-}
-
-/* Waits until every worker has done `rounds` more rounds (within timeout_ms). */
+/* Waits until both writers have done `rounds` more rounds (within timeout_ms). */
 static void load_progress(unsigned rounds, int timeout_ms)
 {
-	unsigned start[LOAD_WORKERS];
-	uint64_t deadline = harness_now_ms() + (uint64_t)timeout_ms;
-	bool done = false;
-
-	for (int i = 0; i < LOAD_WORKERS; i++)
-		start[i] = atomic_load(&LW[i].rounds);
-	while (!done && harness_now_ms() < deadline) {
-		done = true;
-		for (int i = 0; i < LOAD_WORKERS; i++) {
-			ck_assert_msg(LW[i].setup_rc == 0, "worker %d: %s", i, LW[i].setup_err);
-			done = done && atomic_load(&LW[i].rounds) >= start[i] + rounds;
-		}
-		if (!done)
-			usleep(10 * 1000);
-	}
-	ck_assert_msg(done, "the writers made no progress for %d ms", timeout_ms);
+	workload_progress(&WL, rounds, timeout_ms);
 }
 
 /* The checker and the two writers on slots [0, 3), once both have made progress. */
@@ -636,11 +534,17 @@ static void load_start(void)
 	o.fresh_clean = true;
 	chk = checker_new(&o);
 	ck_assert_ptr_nonnull(chk);
-	for (int i = 0; i < LOAD_WORKERS; i++) {
-		memset(&LW[i], 0, sizeof(LW[i]));
-		LW[i].node = i;
-		ck_assert_int_eq(pthread_create(&LW[i].th, NULL, load_main, &LW[i]), 0);
-	}
+	memset(&WL, 0, sizeof(WL));
+	WL.peers = cl.p;
+	WL.certs = certs;
+	WL.chk = chk;
+	WL.node_names = load_nodes;
+	WL.uuids = load_uuids;
+	WL.n_logs = 1;
+	WL.ctr_args = LOAD_ARGS;
+	WL.timeout_ms = LOAD_TIMEOUT_MS;
+	WL.cycle = load_round;
+	workload_start(&WL, LOAD_WORKERS, UINT64_C(0xffff888000200000), 1, 3);
 	load_progress(3, 20000);
 }
 
@@ -648,37 +552,9 @@ static void load_start(void)
  * nothing it reports, and no request ended with an error. */
 static void load_stop_and_verify(void)
 {
-	char ca[400], ncert[400], nkey[400], acert[400], akey[400], addr[3][32];
-	char report[8192];
-	struct checker_servers sv;
-	int rc;
-
-	for (int i = 0; i < LOAD_WORKERS; i++)
-		atomic_store(&LW[i].stop, true);
-	for (int i = 0; i < LOAD_WORKERS; i++)
-		pthread_join(LW[i].th, NULL);
-	memset(&sv, 0, sizeof(sv));
-	for (int i = 0; i < 3; i++) {
-		snprintf(addr[i], sizeof(addr[i]), "127.0.0.1:%d", cl.p[i].d.port);
-		sv.servers[i] = addr[i];
-	}
-	cert_file(ca, sizeof(ca), "ca", "crt");
-	cert_file(ncert, sizeof(ncert), "node-node3", "crt");
-	cert_file(nkey, sizeof(nkey), "node-node3", "key");
-	cert_file(acert, sizeof(acert), "admin-admin", "crt");
-	cert_file(akey, sizeof(akey), "admin-admin", "key");
-	sv.ca_file = ca;
-	sv.node_cert = ncert;
-	sv.node_key = nkey;
-	sv.admin_cert = acert;
-	sv.admin_key = akey;
-	sv.luid = CHECKER_LUID;
-	rc = checker_verify(chk, &sv, report, sizeof(report));
-	fprintf(stderr, "%s", report);
-	ck_assert_msg(rc == 0, "checker: %d\n%s", rc, report);
-	checker_error_report(chk, report, sizeof(report), 10);
-	ck_assert_msg(checker_errors(chk) == 0, "%zu of %zu requests ended with an error:\n%s",
-		      checker_errors(chk), checker_count(chk), report);
+	workload_stop(&WL);
+	workload_assert_verified(&WL, 3, "node-node3", CHECKER_LUID);
+	workload_assert_no_errors(&WL);
 	ck_assert_uint_gt(checker_acked(chk), 0);
 	checker_free(chk);
 	chk = NULL;

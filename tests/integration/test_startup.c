@@ -484,6 +484,22 @@ START_TEST(no_config_makes_dev_certificates_and_serves)
 }
 END_TEST
 
+/* Runs spawn_bare(tool) to its exit (at most 30 s) and returns its status; -1 (after a SKIP
+ * line) when the machine cannot give it a private mount namespace. */
+static int run_bare(const char *tool)
+{
+	int st;
+
+	r.pid = spawn_bare(tool);
+	st = harness_reap(r.pid, 0, 30000);
+	r.pid = 0;
+	if (st == NS_UNAVAILABLE) {
+		fprintf(stderr, "SKIP: no private mount namespace here (see %s)\n", r.log);
+		return -1;
+	}
+	return st;
+}
+
 START_TEST(no_config_without_the_tool_exits_3)
 {
 	char tls[400];
@@ -491,13 +507,9 @@ START_TEST(no_config_without_the_tool_exits_3)
 
 	if (!bare_possible())
 		return;
-	r.pid = spawn_bare("/nonexistent/dmlog-certs.sh");
-	st = harness_reap(r.pid, 0, 30000);
-	r.pid = 0;
-	if (st == NS_UNAVAILABLE) {
-		fprintf(stderr, "SKIP: no private mount namespace here (see %s)\n", r.log);
+	st = run_bare("/nonexistent/dmlog-certs.sh");
+	if (st < 0)
 		return;
-	}
 	ck_assert_int_eq(st, EXIT_TLS);
 	assert_logged("cannot start: TLS", "dmlog-certs.sh /etc/dmlog/tls dev");
 	snprintf(tls, sizeof(tls), "%s/etc-upper/dmlog/tls", r.dir);
@@ -522,13 +534,9 @@ START_TEST(no_config_never_writes_into_a_used_directory)
 	mkdir(keep, 0700);
 	snprintf(keep, sizeof(keep), "%s/etc-upper/dmlog/tls/ca.key", r.dir);
 	testdir_write(keep, "the admin's own CA key\n");
-	r.pid = spawn_bare(NULL);
-	st = harness_reap(r.pid, 0, 30000);
-	r.pid = 0;
-	if (st == NS_UNAVAILABLE) {
-		fprintf(stderr, "SKIP: no private mount namespace here (see %s)\n", r.log);
+	st = run_bare(NULL);
+	if (st < 0)
 		return;
-	}
 	ck_assert_int_eq(st, EXIT_TLS);
 	assert_logged("cannot start: TLS", "is not empty");
 	text = testdir_read(keep);
