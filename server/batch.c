@@ -2,6 +2,7 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <stdbool.h>
 #include <sys/queue.h>
 #include <stdlib.h>
@@ -24,6 +25,12 @@
  * append while the last one's completion travels back. Raft applies them in order, so replies
  * still leave in commit order. */
 #define BATCH_INFLIGHT_MAX 4
+
+/* How long clears answered at submission may wait for company. The kernel sends a flush's
+ * clears just before its marks, so the marks usually take them along in one entry (one commit
+ * per write instead of two, the clears' commit otherwise delaying the marks'); when nothing
+ * follows, they go alone after this. A read that could see them sends them at once. */
+#define BATCH_HOLD_US 5000
 
 struct batch_waiter {
 	struct session *s;   /* referenced; NULL for fire-and-forget commands */
@@ -51,6 +58,8 @@ struct batch {
 	size_t inflight_commands;
 	uint64_t acked_added;  /* commands answered at submission, ever */
 	uint64_t acked_ended;  /* of those, how many have been applied or dropped */
+	struct event *hold;    /* ends the wait of a pending entry of early-answered clears */
+	bool hold_due;         /* that wait is over: send the pending entry when possible */
 };
 
 static void entry_reset(struct batch_entry *e)
@@ -73,6 +82,18 @@ static void entry_ended(struct batch *b, struct batch_entry *e)
 	}
 }
 
+static void batch_flush(struct batch *b, bool force);
+
+static void batch_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct batch *b = arg;
+
+	(void)fd;
+	(void)what;
+	b->hold_due = true;
+	batch_flush(b, true);
+}
+
 struct batch *batch_new(struct server *srv)
 {
 	struct batch *b = calloc(1, sizeof(*b));
@@ -81,6 +102,11 @@ struct batch *batch_new(struct server *srv)
 		return NULL;
 	b->srv = srv;
 	TAILQ_INIT(&b->inflight);
+	b->hold = evtimer_new(srv->base, batch_hold_cb, b);
+	if (!b->hold) {
+		free(b);
+		return NULL;
+	}
 	return b;
 }
 
@@ -126,6 +152,7 @@ void batch_free(struct batch *b)
 		entry_fail(b, e, -ESHUTDOWN, "server stopping");
 		free(e);
 	}
+	event_free(b->hold);
 	free(b);
 }
 
@@ -133,8 +160,6 @@ size_t batch_pending(const struct batch *b)
 {
 	return b->pending.ncommands + b->inflight_commands;
 }
-
-static void batch_flush(struct batch *b);
 
 static void batch_done(void *arg, int status, uint64_t index)
 {
@@ -154,7 +179,7 @@ static void batch_done(void *arg, int status, uint64_t index)
 		log_warning("raft entry not committed: %s commands=%zu", why, e->ncommands);
 		entry_fail(b, e, status, why);
 		free(e);
-		batch_flush(b);
+		batch_flush(b, false);
 		return;
 	}
 	for (size_t i = 0; i < e->nw; i++) {
@@ -184,16 +209,22 @@ static void batch_done(void *arg, int status, uint64_t index)
 	}
 	entry_ended(b, e);
 	free(e);
-	batch_flush(b);
+	batch_flush(b, false);
 }
 
-static void batch_flush(struct batch *b)
+/* Submits the pending entry when fewer than BATCH_INFLIGHT_MAX are in flight; one that holds
+ * only early-answered clears waits for company until its hold is over (or force). */
+static void batch_flush(struct batch *b, bool force)
 {
 	struct batch_entry *e;
 	int rc;
 
 	if (b->ninflight >= BATCH_INFLIGHT_MAX || b->pending.ncommands == 0 || b->srv->stopping)
 		return;
+	if (!force && !b->hold_due && b->pending.nacked == b->pending.ncommands)
+		return;
+	b->hold_due = false;
+	evtimer_del(b->hold);
 	e = malloc(sizeof(*e));
 	if (!e) {
 		entry_fail(b, &b->pending, -ENOMEM, "out of memory");
@@ -272,8 +303,13 @@ static int batch_queue(struct batch *b, const Dmlog__Command *cmd, struct sessio
 	if (acked) {
 		e->nacked++;
 		b->acked_added++;
+		if (e->nacked == e->ncommands && !evtimer_pending(b->hold, NULL)) {
+			struct timeval tv = {0, BATCH_HOLD_US};
+
+			evtimer_add(b->hold, &tv);
+		}
 	}
-	batch_flush(b);
+	batch_flush(b, false);
 	return 0;
 }
 
@@ -297,4 +333,12 @@ uint64_t batch_acked_mark(const struct batch *b)
 bool batch_acked_ended(const struct batch *b, uint64_t mark)
 {
 	return b->acked_ended >= mark;
+}
+
+void batch_send_acked(struct batch *b)
+{
+	if (b->pending.nacked) {
+		b->hold_due = true;
+		batch_flush(b, true);
+	}
 }

@@ -576,6 +576,9 @@ static void session_park(struct session *s, uint64_t id, uint64_t acked_mark)
 	srv->nparked++;
 	if (!evtimer_pending(srv->parked_timer, NULL))
 		evtimer_add(srv->parked_timer, &tv);
+	/* clears waiting for company (batch.h) go now: this read waits for them */
+	if (!batch_acked_ended(srv->batch, acked_mark))
+		batch_send_acked(srv->batch);
 }
 
 static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool replay);

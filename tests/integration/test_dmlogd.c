@@ -891,6 +891,20 @@ static void clears_keep_read_your_writes(bool early)
 	ck_assert_uint_eq(dump_value("early_clears"), early ? 100 : 0);
 	rawconn_close(&a);
 	rawconn_close(&c);
+	/* A clear with nothing after it (answered early, it waits a few ms for marks to share
+	 * its entry) is still committed on its own: it survives a kill -9 that comes later. */
+	node(&c, "node-node1", 3);
+	ok_done(&c, id++, MARK(7));
+	clr.regions[0] = 7;
+	ok_done(&c, id++, clr);
+	usleep(300 * 1000);
+	rawconn_close(&c);
+	dmlogd_stop(&d, SIGKILL);
+	start(args);
+	node(&c, "node-node1", 4);
+	ck_assert_msg(ok_bool(&c, id++, DMLOG__CLIENT_MESSAGE__BODY_IS_CLEAN, 7),
+		      "the clear answered before the kill was lost");
+	rawconn_close(&c);
 }
 
 START_TEST(early_clear_answers_keep_read_your_writes)
