@@ -58,6 +58,22 @@ bool relay_may_warn(struct relay *r)
 
 /* ---------------------------------------------------------------- slots and back-pressure */
 
+bool relay_marks_in_flight(const struct relay *r, const char *uuid, uint64_t luid)
+{
+	if (r->stats.outstanding == 0)
+		return false;
+	for (unsigned i = 0; i < r->max_outstanding; i++) {
+		const struct relay_slot *s = &r->slots[i];
+
+		if (s->busy && s->hdr.luid == luid &&
+		    strncmp(s->hdr.uuid, uuid, sizeof(s->hdr.uuid)) == 0 &&
+		    (s->hdr.type == DM_ULOG_MARK_REGION || s->hdr.type == DM_ULOG_CLEAR_REGION ||
+		     s->hdr.type == DM_ULOG_FLUSH))
+			return true;
+	}
+	return false;
+}
+
 static struct relay_slot *relay_slot_take(struct relay *r)
 {
 	struct relay_slot *s = r->free_slots;
@@ -66,6 +82,7 @@ static struct relay_slot *relay_slot_take(struct relay *r)
 		return NULL; /* reading pauses before the last slot goes: never here */
 	r->free_slots = s->next_free;
 	s->next_free = NULL;
+	s->busy = true;
 	r->stats.outstanding++;
 	if (r->stats.outstanding > r->stats.outstanding_peak)
 		r->stats.outstanding_peak = r->stats.outstanding;
@@ -83,6 +100,7 @@ static struct relay_slot *relay_slot_take(struct relay *r)
 
 static void relay_slot_release(struct relay *r, struct relay_slot *s)
 {
+	s->busy = false;
 	s->next_free = r->free_slots;
 	r->free_slots = s;
 	r->stats.outstanding--;
@@ -303,7 +321,8 @@ static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t le
 	}
 	if (r->replica != NULL &&
 	    (req.hdr.type == DM_ULOG_IN_SYNC || req.hdr.type == DM_ULOG_GET_RESYNC_WORK ||
-	     req.hdr.type == DM_ULOG_GET_SYNC_COUNT)) {
+	     req.hdr.type == DM_ULOG_GET_SYNC_COUNT ||
+	     (req.hdr.type == DM_ULOG_FLUSH && req.nregions == 0))) {
 		if (relay_local_answer(r, &req, t0))
 			return;
 		if (req.hdr.type == DM_ULOG_IN_SYNC)
@@ -570,7 +589,7 @@ void relay_dump(const struct relay *r)
 			   "copies=%u leased=%s lease_left_ms=%u watches=%llu watch_failures=%llu "
 			   "copies_made=%llu drops=%llu resets=%llu pushes=%llu changes=%llu "
 			   "acks=%llu grants=%llu local_p50_ns=%llu local_p99_ns=%llu "
-			   "local_resync_work=%llu local_sync_count=%llu",
+			   "local_resync_work=%llu local_sync_count=%llu local_flush=%llu",
 			   (unsigned long long)rs.local, (unsigned long long)rs.remote,
 			   (unsigned long long)rs.remote_no_lease, rs.copies,
 			   rs.leased ? "yes" : "no", rs.lease_left_ms,
@@ -581,7 +600,8 @@ void relay_dump(const struct relay *r)
 			   (unsigned long long)rs.grants, (unsigned long long)ll.p50_ns,
 			   (unsigned long long)ll.p99_ns,
 			   (unsigned long long)rs.local_resync_work,
-			   (unsigned long long)rs.local_sync_count);
+			   (unsigned long long)rs.local_sync_count,
+			   (unsigned long long)rs.local_flush);
 	} else {
 		log_notice("state dump: local_reads off");
 	}

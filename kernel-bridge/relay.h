@@ -92,6 +92,7 @@ struct relay_stats {
 	uint64_t local_resync_work;                 /* GET_RESYNC_WORK answered "no work" from
 						     * a copy */
 	uint64_t local_sync_count;                  /* GET_SYNC_COUNT answered from a copy */
+	uint64_t local_flush;                       /* FLUSH without marks answered from a copy */
 	uint64_t server_errors;                     /* of those, negative errnos from dmlogd */
 	uint64_t refreshes;                         /* mirror refreshes started after a loss */
 	uint64_t rejected;                          /* answered -EINVAL by the bridge */
@@ -143,8 +144,8 @@ struct replica_stats;
 void relay_get_replica_stats(const struct relay *r, struct replica_stats *out);
 
 /* Logs the counters and the state of the connection (SIGUSR1), among them one line
- * "state dump: local_reads local=N remote=N ... local_resync_work=N local_sync_count=N" with
- * the replica's counters and the local IN_SYNC answer's latency. */
+ * "state dump: local_reads local=N remote=N ... local_resync_work=N local_sync_count=N
+ * local_flush=N" with the replica's counters and the local IN_SYNC answer's latency. */
 void relay_dump(const struct relay *r);
 
 #endif /* DMLOG_BRIDGE_RELAY_H */

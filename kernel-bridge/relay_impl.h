@@ -35,6 +35,7 @@ struct relay_slot {
 	struct relay_slot *next_free;
 	struct ulog_codec_hdr hdr;  /* the kernel's header, echoed in the reply */
 	bool reconnect;             /* CTR of the reconnect loop: no reply buffer */
+	bool busy;                  /* relayed, not answered yet */
 };
 
 struct relay {
@@ -101,13 +102,17 @@ void relay_reply_error(struct relay *r, const struct ulog_codec_hdr *hdr, bool r
 /* relay_local.c: CLOCK_MONOTONIC in ns (the start of a datagram's handling). */
 uint64_t relay_local_now_ns(void);
 
-/* Answers req (IN_SYNC, GET_RESYNC_WORK or GET_SYNC_COUNT) from the replica's copy if it
- * holds a current one that proves dmlogd's answer (counted; an IN_SYNC timed from t0): true
- * when answered, false when dmlogd must answer. */
+/* Answers req (IN_SYNC, GET_RESYNC_WORK, GET_SYNC_COUNT, or a FLUSH without marks) from the
+ * replica's copy if it holds a current one that proves dmlogd's answer (counted; an IN_SYNC
+ * timed from t0): true when answered, false when dmlogd must answer. */
 bool relay_local_answer(struct relay *r, const struct ulog_codec_req *req, uint64_t t0);
 
 /* The replica's done hook: a request of it completed on handle ac (the retired handle may
  * have drained). */
 void relay_local_on_replica_done(void *arg, struct dmlog_async *ac);
+
+/* Whether a request of (uuid, luid) that changes marks (MARK_REGION, CLEAR_REGION, FLUSH) is
+ * relayed and not answered yet. */
+bool relay_marks_in_flight(const struct relay *r, const char *uuid, uint64_t luid);
 
 #endif /* DMLOG_BRIDGE_RELAY_IMPL_H */

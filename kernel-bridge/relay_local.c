@@ -1,8 +1,8 @@
-/* relay_local.c: IN_SYNC, GET_SYNC_COUNT and GET_RESYNC_WORK's "no work" answered from the
- * replica's copy (replica.h) and what is measured of it — the local answer on the hot path (no
- * allocation, no request to dmlogd, no log line), the IN_SYNC answer's latency histogram from
- * the datagram's arrival to the reply having been sent, and the replica's counters for the
- * state dump and tests. */
+/* relay_local.c: IN_SYNC, GET_SYNC_COUNT, GET_RESYNC_WORK's "no work" and FLUSH without marks
+ * answered from the replica's copy (replica.h) and what is measured of it — the local answer on
+ * the hot path (no allocation, no request to dmlogd, no log line), the IN_SYNC answer's latency
+ * histogram from the datagram's arrival to the reply having been sent, and the replica's
+ * counters for the state dump and tests. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -33,14 +33,20 @@ static void relay_local_reply(struct relay *r, const struct ulog_codec_req *req,
 }
 
 /* The recovery requests the kernel sends with each batch of reads while the mirror is not
- * known in sync: answered from the copy when it proves dmlogd's answer (replica.c). */
+ * known in sync, and the FLUSH without marks that ends each batch of marks or clears: answered
+ * from the copy when it proves dmlogd's answer (replica.c). */
 static bool relay_local_recovery(struct relay *r, const struct ulog_codec_req *req)
 {
 	struct ulog_codec_res res;
 	uint64_t count;
 
 	memset(&res, 0, sizeof(res));
-	if (req->hdr.type == DM_ULOG_GET_RESYNC_WORK) {
+	if (req->hdr.type == DM_ULOG_FLUSH) {
+		if (relay_marks_in_flight(r, req->hdr.uuid, req->hdr.luid) ||
+		    replica_flush(r->replica, req->hdr.uuid, req->hdr.luid) != 0)
+			return false;
+		r->stats.local_flush++;
+	} else if (req->hdr.type == DM_ULOG_GET_RESYNC_WORK) {
 		if (replica_resync_work(r->replica, req->hdr.uuid, req->hdr.luid) != 0)
 			return false;
 		r->stats.local_resync_work++; /* {flag 0, value 0}: no work */

@@ -298,6 +298,23 @@ int replica_sync_count(struct replica *rp, const char *uuid, uint64_t luid, uint
 	return 0;
 }
 
+/* A FLUSH without marks asks that what this instance marked and cleared before it be durable.
+ * dmlogd answers a MARK only once committed, and may answer a CLEAR before (a lost clear only
+ * leaves its region dirty: a resync, never a wrong "clean"); the kernel sends a flush's clears
+ * and marks one at a time, each after the answer to the one before, and the FLUSH last (the
+ * relay also checks that none of this instance's is still out: relay_marks_in_flight()). So
+ * nothing is left to make durable and dmlogd's answer is its checks alone: the instance exists
+ * and is not lost. A READY copy under its lease proves the first (the copy lives only while the
+ * instance is resumed, see above); and dmlogd declares a node lost only after node_lease of
+ * silence, longer than the feed lease this copy holds, so it is not lost either. */
+int replica_flush(struct replica *rp, const char *uuid, uint64_t luid)
+{
+	if (!leased_copy(rp, uuid, luid))
+		return -EAGAIN;
+	rp->st.local_flush++;
+	return 0;
+}
+
 void replica_before(struct replica *rp, uint32_t type, const char *uuid, uint64_t luid)
 {
 	struct replica_copy *c;

@@ -10,7 +10,8 @@
  * an acknowledged change. The same copy answers the two requests the kernel sends with each
  * batch of reads while it is not known in sync: GET_SYNC_COUNT, and GET_RESYNC_WORK when the
  * copy has no region out of sync ("no work"); why that is dmlogd's answer is argued at
- * replica_resync_work() and replica_sync_count() (replica.c).
+ * replica_resync_work() and replica_sync_count() (replica.c). And the FLUSH without marks that
+ * follows each batch of marks or clears (replica_flush()).
  *
  * The lease is counted from when the bridge SENT the message the grant answers (a Watch or a
  * FeedAck), less a margin, on CLOCK_MONOTONIC: dmlogd counts from when it received it, so the
@@ -62,6 +63,7 @@ struct replica_stats {
 	uint64_t remote_no_lease; /* of those: the copy was there, the lease was not */
 	uint64_t local_resync_work; /* GET_RESYNC_WORK answered "no work" from a copy */
 	uint64_t local_sync_count;  /* GET_SYNC_COUNT answered from a copy */
+	uint64_t local_flush;       /* FLUSH without marks answered from a copy */
 	uint64_t watches;         /* Watch requests sent */
 	uint64_t watch_failures;  /* answered with an error or not at all */
 	uint64_t copies_made;     /* complete copies received */
@@ -103,6 +105,10 @@ int replica_resync_work(struct replica *rp, const char *uuid, uint64_t luid);
  * when answered from a complete, leased copy; -EAGAIN when dmlogd must answer. Never above
  * what dmlogd would answer for the acknowledged changes. No Watch on a miss. O(1). */
 int replica_sync_count(struct replica *rp, const char *uuid, uint64_t luid, uint64_t *count);
+
+/* FLUSH without marks of (uuid, luid): 0 when a complete, leased copy proves dmlogd would
+ * answer success (replica.c says why); -EAGAIN when dmlogd must answer. O(1). */
+int replica_flush(struct replica *rp, const char *uuid, uint64_t luid);
 
 /* A kernel request of type (DM_ULOG_*) about (uuid, luid) is about to be relayed: PRESUSPEND,
  * POSTSUSPEND and DTR end the copy first. */
