@@ -161,6 +161,11 @@ static const struct optab_option bridge_table[BRIDGE__COUNT] = {
 				       "this node, once the kernel reconnected it, so that it "
 				       "resyncs the regions the loss took out of sync",
 				       "BOOL", NULL, NULL},
+	[BRIDGE_EARLY_CLEAR_ACK] = {"early_clear_ack", OPTAB_T_BOOL, AT(early_clear_ack), "yes",
+				    0, 0, NULL, true,
+				    "answer a CLEAR_REGION the leased copy proves valid at once and "
+				    "send it on (a lost clear only leaves its region dirty)",
+				    "BOOL", NULL, NULL},
 	[BRIDGE_LOG_LEVEL] = {"log_level", OPTAB_T_ENUM, AT(log_level), "notice", 0, 0,
 			      bridge_levels, true, "least important messages logged", "LEVEL",
 			      NULL, NULL},
@@ -324,6 +329,7 @@ int bridge_config_relay_options(const struct bridge_config *cfg, struct bridge_s
 	o->max_outstanding = (uint32_t)cfg->max_outstanding;
 	o->keepalive_ms = (uint32_t)cfg->keepalive_ms;
 	o->refresh_after_loss = cfg->refresh_after_loss && strcmp(cfg->transport, "netlink") == 0;
+	o->early_clear_ack = cfg->early_clear_ack;
 	return 0;
 }
 

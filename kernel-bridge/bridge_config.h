@@ -51,6 +51,7 @@ enum bridge_key {
 	BRIDGE_RCVBUF,
 	BRIDGE_READY_FILE,
 	BRIDGE_REFRESH_AFTER_LOSS,
+	BRIDGE_EARLY_CLEAR_ACK,
 	BRIDGE_LOG_LEVEL,
 	BRIDGE_LOG_TARGET,
 	BRIDGE_LOG_TIMESTAMPS,
@@ -76,6 +77,7 @@ struct bridge_config {
 	int64_t rcvbuf;
 	char *ready_file;         /* "" = none */
 	bool refresh_after_loss;  /* suspend/resume a mirror dmlogd had lost (dm_refresh.h) */
+	bool early_clear_ack;     /* answer a valid CLEAR_REGION before dmlogd has it */
 	int log_level;            /* enum log_level */
 	int log_target;           /* enum log_target */
 	bool log_timestamps;

@@ -65,7 +65,7 @@ bool relay_marks_in_flight(const struct relay *r, const char *uuid, uint64_t lui
 	for (unsigned i = 0; i < r->max_outstanding; i++) {
 		const struct relay_slot *s = &r->slots[i];
 
-		if (s->busy && s->hdr.luid == luid &&
+		if (s->busy && !s->acked && s->hdr.luid == luid &&
 		    strncmp(s->hdr.uuid, uuid, sizeof(s->hdr.uuid)) == 0 &&
 		    (s->hdr.type == DM_ULOG_MARK_REGION || s->hdr.type == DM_ULOG_CLEAR_REGION ||
 		     s->hdr.type == DM_ULOG_FLUSH))
@@ -101,6 +101,7 @@ static struct relay_slot *relay_slot_take(struct relay *r)
 static void relay_slot_release(struct relay *r, struct relay_slot *s)
 {
 	s->busy = false;
+	s->acked = false;
 	s->next_free = r->free_slots;
 	r->free_slots = s;
 	r->stats.outstanding--;
@@ -136,7 +137,15 @@ static void relay_on_result(struct dmlog_async *ac, int status, const struct dml
 	struct ulog_codec_res cres;
 	int rc;
 
-	if (status == 0) {
+	if (s->acked) {
+		/* a clear the kernel was answered for (relay_clear_early()): nothing to reply; a
+		 * refusal (its instance lost meanwhile) shows at the kernel's next request */
+		if (status != 0 && status != -ECANCELED) {
+			r->stats.early_clear_errors++;
+			log_debug("early-answered clear not applied: %d (%s) log=%s seq=%u", status,
+				  dmlog_async_errmsg(ac), RELAY_UUID(s->hdr.uuid), s->hdr.seq);
+		}
+	} else if (status == 0) {
 		rc = relay_reply_map(s->hdr.type, res, &cres);
 		if (rc != 0) {
 			if (relay_may_warn(r))
@@ -304,6 +313,39 @@ static void relay_refuse(struct relay *r, int rc, const struct ulog_codec_req *r
 	relay_reply_error(r, &req->hdr, req->reconnect, -EINVAL);
 }
 
+/* A CLEAR_REGION answered at once (early_clear_ack): a clear that is lost only leaves its
+ * region dirty (a resync, never a wrong "clean"), so the kernel need not wait for dmlogd. It
+ * goes to dmlogd right behind the answer, on the connection every later request of this node
+ * takes, so dmlogd orders it first (and makes IS_CLEAN wait for it). Only when the leased copy
+ * proves dmlogd will accept it (replica_clear(): the instance resumed, the regions in range);
+ * otherwise it is relayed and answered as dmlogd answers. */
+static bool relay_clear_early(struct relay *r, const struct ulog_codec_req *req)
+{
+	struct ulog_codec_res res;
+	struct dmlog_request dr;
+	struct relay_slot *s;
+
+	if (!r->early_clear_ack || r->replica == NULL ||
+	    replica_clear(r->replica, req->hdr.uuid, req->hdr.luid, req->regions,
+			  req->nregions) != 0)
+		return false;
+	s = relay_slot_take(r);
+	if (s == NULL)
+		return false;
+	s->hdr = req->hdr;
+	s->reconnect = false;
+	s->acked = true;
+	relay_request(req, &dr);
+	if (dmlog_async_submit(r->ac, &dr, relay_on_result, s) != 0) {
+		relay_slot_release(r, s);
+		return false;
+	}
+	r->stats.early_clears++;
+	memset(&res, 0, sizeof(res));
+	relay_local_reply(r, req, &res);
+	return true;
+}
+
 static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t len, void *arg)
 {
 	struct relay *r = arg;
@@ -328,6 +370,8 @@ static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t le
 		if (req.hdr.type == DM_ULOG_IN_SYNC)
 			r->stats.remote_in_sync++;
 	}
+	if (req.hdr.type == DM_ULOG_CLEAR_REGION && relay_clear_early(r, &req))
+		return;
 	if (log_enabled(LOG_LEVEL_DEBUG))
 		relay_debug_request(&req);
 	if (r->replica != NULL)
@@ -405,6 +449,7 @@ static void relay_apply(struct relay *r, const struct relay_options *o)
 {
 	r->policy = o->policy;
 	r->refresh_after_loss = o->refresh_after_loss;
+	r->early_clear_ack = o->early_clear_ack;
 	r->fail_after_ms = o->fail_after_ms ? o->fail_after_ms : RELAY_DEFAULT_FAIL_AFTER_MS;
 	r->expire_after_ms = o->expire_after_ms ? o->expire_after_ms
 						: RELAY_DEFAULT_EXPIRE_AFTER_MS;
@@ -589,7 +634,8 @@ void relay_dump(const struct relay *r)
 			   "copies=%u leased=%s lease_left_ms=%u watches=%llu watch_failures=%llu "
 			   "copies_made=%llu drops=%llu resets=%llu pushes=%llu changes=%llu "
 			   "acks=%llu grants=%llu local_p50_ns=%llu local_p99_ns=%llu "
-			   "local_resync_work=%llu local_sync_count=%llu local_flush=%llu",
+			   "local_resync_work=%llu local_sync_count=%llu local_flush=%llu "
+			   "early_clears=%llu early_clear_errors=%llu",
 			   (unsigned long long)rs.local, (unsigned long long)rs.remote,
 			   (unsigned long long)rs.remote_no_lease, rs.copies,
 			   rs.leased ? "yes" : "no", rs.lease_left_ms,
@@ -601,7 +647,9 @@ void relay_dump(const struct relay *r)
 			   (unsigned long long)ll.p99_ns,
 			   (unsigned long long)rs.local_resync_work,
 			   (unsigned long long)rs.local_sync_count,
-			   (unsigned long long)rs.local_flush);
+			   (unsigned long long)rs.local_flush,
+			   (unsigned long long)r->stats.early_clears,
+			   (unsigned long long)r->stats.early_clear_errors);
 	} else {
 		log_notice("state dump: local_reads off");
 	}

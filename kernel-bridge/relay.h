@@ -80,6 +80,9 @@ struct relay_options {
 	 * reconnect loop resumed it, so that it resyncs what the loss took out of sync
 	 * (dm_refresh.h). Only meaningful with the real kernel (netlink transport). */
 	bool refresh_after_loss;
+	/* Answer a CLEAR_REGION at once when a leased copy proves it valid (its instance resumed,
+	 * its regions in range) and send it to dmlogd behind the answer (relay_local.c). */
+	bool early_clear_ack;
 };
 
 struct relay_stats {
@@ -93,6 +96,8 @@ struct relay_stats {
 						     * a copy */
 	uint64_t local_sync_count;                  /* GET_SYNC_COUNT answered from a copy */
 	uint64_t local_flush;                       /* FLUSH without marks answered from a copy */
+	uint64_t early_clears;                      /* CLEAR_REGION answered before dmlogd had it */
+	uint64_t early_clear_errors;                /* of those, refused by dmlogd or not sent */
 	uint64_t server_errors;                     /* of those, negative errnos from dmlogd */
 	uint64_t refreshes;                         /* mirror refreshes started after a loss */
 	uint64_t rejected;                          /* answered -EINVAL by the bridge */

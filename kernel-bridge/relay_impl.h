@@ -36,6 +36,7 @@ struct relay_slot {
 	struct ulog_codec_hdr hdr;  /* the kernel's header, echoed in the reply */
 	bool reconnect;             /* CTR of the reconnect loop: no reply buffer */
 	bool busy;                  /* relayed, not answered yet */
+	bool acked;                 /* a CLEAR the kernel was answered for already */
 };
 
 struct relay {
@@ -62,6 +63,7 @@ struct relay {
 	/* Instances dmlogd answered -ESTALE for (lost with this node): when the kernel's
 	 * reconnect loop resumes one, its mirror is refreshed (dm_refresh.h). */
 	bool refresh_after_loss;
+	bool early_clear_ack;
 	struct relay_lost {
 		char uuid[ULOG_CODEC_UUID_LEN];
 		uint64_t luid;
@@ -111,8 +113,13 @@ bool relay_local_answer(struct relay *r, const struct ulog_codec_req *req, uint6
  * have drained). */
 void relay_local_on_replica_done(void *arg, struct dmlog_async *ac);
 
+/* Sends a reply the bridge made itself (from the copy, or an early answer) and counts it as
+ * answered. */
+void relay_local_reply(struct relay *r, const struct ulog_codec_req *req,
+		       const struct ulog_codec_res *res);
+
 /* Whether a request of (uuid, luid) that changes marks (MARK_REGION, CLEAR_REGION, FLUSH) is
- * relayed and not answered yet. */
+ * relayed and not answered yet (a clear answered early does not count: the kernel was told). */
 bool relay_marks_in_flight(const struct relay *r, const char *uuid, uint64_t luid);
 
 #endif /* DMLOG_BRIDGE_RELAY_IMPL_H */

@@ -22,9 +22,8 @@ uint64_t relay_local_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Sends a reply made from the copy and counts it as answered. */
-static void relay_local_reply(struct relay *r, const struct ulog_codec_req *req,
-			      const struct ulog_codec_res *res)
+void relay_local_reply(struct relay *r, const struct ulog_codec_req *req,
+		       const struct ulog_codec_res *res)
 {
 	relay_reply_send(r, &req->hdr, false, res);
 	r->stats.requests++;

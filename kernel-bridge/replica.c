@@ -315,6 +315,22 @@ int replica_flush(struct replica *rp, const char *uuid, uint64_t luid)
 	return 0;
 }
 
+/* A CLEAR_REGION dmlogd will accept: the instance is resumed (a READY copy under its lease,
+ * and not lost, as for replica_flush()) and every region is below its region_count, the
+ * engine's only other checks of a clear (engine.c resolve()). */
+int replica_clear(struct replica *rp, const char *uuid, uint64_t luid, const uint64_t *regions,
+		  uint32_t n)
+{
+	struct replica_copy *c = leased_copy(rp, uuid, luid);
+
+	if (!c || n == 0)
+		return -EAGAIN;
+	for (uint32_t i = 0; i < n; i++)
+		if (regions[i] >= c->region_count)
+			return -EAGAIN;
+	return 0;
+}
+
 void replica_before(struct replica *rp, uint32_t type, const char *uuid, uint64_t luid)
 {
 	struct replica_copy *c;

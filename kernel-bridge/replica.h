@@ -110,6 +110,12 @@ int replica_sync_count(struct replica *rp, const char *uuid, uint64_t luid, uint
  * answer success (replica.c says why); -EAGAIN when dmlogd must answer. O(1). */
 int replica_flush(struct replica *rp, const char *uuid, uint64_t luid);
 
+/* CLEAR_REGION of (uuid, luid) with n regions: 0 when a complete, leased copy proves dmlogd
+ * will accept it (resumed, every region in range), so that the bridge may answer it before
+ * dmlogd has it; -EAGAIN otherwise. O(n). */
+int replica_clear(struct replica *rp, const char *uuid, uint64_t luid, const uint64_t *regions,
+		  uint32_t n);
+
 /* A kernel request of type (DM_ULOG_*) about (uuid, luid) is about to be relayed: PRESUSPEND,
  * POSTSUSPEND and DTR end the copy first. */
 void replica_before(struct replica *rp, uint32_t type, const char *uuid, uint64_t luid);

@@ -139,7 +139,7 @@ static void bridge_start(void)
 
 /* The bridge's counters from a fresh SIGUSR1 dump. */
 struct counts {
-	unsigned long long local, remote, no_lease, copies_made, grants, flush;
+	unsigned long long local, remote, no_lease, copies_made, grants, flush, clears;
 	unsigned copies;
 };
 
@@ -174,6 +174,7 @@ static struct counts bridge_counts(void)
 	ck_assert_int_eq(sscanf(strstr(p, "copies_made="), "copies_made=%llu", &c.copies_made), 1);
 	ck_assert_int_eq(sscanf(strstr(p, "grants="), "grants=%llu", &c.grants), 1);
 	ck_assert_int_eq(sscanf(strstr(p, "local_flush="), "local_flush=%llu", &c.flush), 1);
+	ck_assert_int_eq(sscanf(strstr(p, "early_clears="), "early_clears=%llu", &c.clears), 1);
 	return c;
 }
 
@@ -392,9 +393,9 @@ START_TEST(synced_mirror_buffered_read_is_answered_by_the_bridge)
 END_TEST
 
 /* A write's two flushes the way dm-log-userspace sends them (MARK, FLUSH; CLEAR, FLUSH): the
- * marks and clears go to dmlogd, the FLUSHes without marks are answered by the bridge from its
- * leased copy, and dmlogd's state says what the kernel was told (dirty after the first flush,
- * clean after the second). A FLUSH sent while a MARK of the same instance is still out is
+ * marks go to dmlogd, the clears are answered by the bridge and sent on (early_clear_ack), the
+ * FLUSHes without marks are answered by the bridge from its leased copy, and dmlogd's state
+ * says what the kernel was told (dirty after the first flush, clean after the second). A FLUSH sent while a MARK of the same instance is still out is
  * relayed, never answered before that MARK. */
 START_TEST(flushes_without_marks_are_answered_by_the_bridge)
 {
@@ -423,9 +424,10 @@ START_TEST(flushes_without_marks_are_answered_by_the_bridge)
 			      (unsigned long long)region);
 	}
 	c1 = bridge_counts();
-	fprintf(stderr, "localreads: %llu of 200 FLUSHes answered by the bridge\n",
-		c1.flush - c0.flush);
+	fprintf(stderr, "localreads: %llu of 200 FLUSHes and %llu of 100 CLEARs answered by the "
+		"bridge\n", c1.flush - c0.flush, c1.clears - c0.clears);
 	ck_assert_uint_ge(c1.flush - c0.flush, 190); /* a lease renewal may send a few along */
+	ck_assert_uint_ge(c1.clears - c0.clears, 95);
 	/* a MARK still out: the FLUSH behind it goes to dmlogd, after it */
 	region = 120;
 	mark.data = &region;

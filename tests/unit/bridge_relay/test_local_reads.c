@@ -11,7 +11,8 @@
  * never above it while another node resyncs; GET_RESYNC_WORK is answered "no work" locally
  * only when the copy has no region out of sync (a sticky copy with one is not enough), and
  * goes to dmlogd, which hands out the work, during a resync; without a lease or a copy both
- * wait for dmlogd.
+ * wait for dmlogd. A CLEAR_REGION the copy proves valid is answered before dmlogd has it
+ * (early_clear_ack) and the FLUSH after it locally.
  */
 #include <check.h>
 #include <errno.h>
@@ -623,6 +624,66 @@ START_TEST(out_of_range_and_pending_instances_are_asked_of_dmlogd)
 }
 END_TEST
 
+/* A CLEAR_REGION the leased copy proves valid is answered before dmlogd has it
+ * (early_clear_ack): with dmlogd frozen, the kernel still gets its answer at once, and the
+ * IS_CLEAN it sends next, which goes to dmlogd behind the clear, sees it once dmlogd runs
+ * again. Without a lease the clear waits for dmlogd, as does one naming a region out of range
+ * (dmlogd refuses it); and a FLUSH after an early clear is answered locally. */
+START_TEST(valid_clears_are_answered_before_dmlogd_has_them)
+{
+	uint64_t region = 5, out = 2048;
+	struct fake_kernel_req clr = fixture_req(DM_ULOG_CLEAR_REGION, &region, 8);
+	struct fake_kernel_req isc = fixture_req(DM_ULOG_IS_CLEAN, &region, 8);
+	struct fake_kernel_reply r;
+	uint64_t flushes;
+	uint32_t seq;
+
+	fixture_relay_stop();
+	fx.o.early_clear_ack = true;
+	fixture_relay(15000);
+	fixture_open_log(FX_UUID, FX_LUID, NOSYNC_ARGS);
+	wait_copies(1);
+	ok(DM_ULOG_MARK_REGION, &region, 8, 0, NULL);
+	ok(DM_ULOG_FLUSH, NULL, 0, 0, NULL);
+	ck_assert_int_eq(kill(fx.d.pid, SIGSTOP), 0);
+	fixture_stats();
+	flushes = fx.stats.local_flush;
+	fixture_roundtrip(&clr, 500, &r); /* answered while dmlogd is frozen */
+	ck_assert_int_eq(r.error, 0);
+	ck_assert_uint_eq(r.data_size, 0);
+	ok(DM_ULOG_FLUSH, NULL, 0, 0, NULL);
+	ck_assert_int_eq(fake_kernel_send(fx.fk, &isc, &seq), 0);
+	ck_assert_int_eq(fake_kernel_wait(fx.fk, seq, 300, &r), -ETIMEDOUT);
+	ck_assert_int_eq(kill(fx.d.pid, SIGCONT), 0);
+	ck_assert_int_eq(fake_kernel_wait(fx.fk, seq, 20000, &r), 0);
+	ck_assert_int_eq(r.error, 0);
+	ck_assert_int_eq(fake_kernel_data(&r)[0], 1);
+	fixture_stats();
+	ck_assert_uint_eq(fx.stats.early_clears, 1);
+	ck_assert_uint_eq(fx.stats.early_clear_errors, 0);
+	ck_assert_uint_eq(fx.stats.local_flush, flushes + 1);
+	/* no lease: the clear waits for dmlogd */
+	wait_copies(1);
+	ok(DM_ULOG_MARK_REGION, &region, 8, 0, NULL);
+	ck_assert_int_eq(kill(fx.d.pid, SIGSTOP), 0);
+	usleep(1200 * 1000);
+	fixture_stats();
+	ck_assert(!fx.stats.leased);
+	ck_assert_int_eq(fake_kernel_send(fx.fk, &clr, &seq), 0);
+	ck_assert_int_eq(fake_kernel_wait(fx.fk, seq, 300, &r), -ETIMEDOUT);
+	ck_assert_int_eq(kill(fx.d.pid, SIGCONT), 0);
+	ck_assert_int_eq(fake_kernel_wait(fx.fk, seq, 20000, &r), 0);
+	ck_assert_int_eq(r.error, 0);
+	/* a region out of range: dmlogd's answer */
+	wait_copies(1);
+	clr.data = &out;
+	fixture_roundtrip(&clr, 20000, &r);
+	ck_assert_int_eq(r.error, -EINVAL);
+	fixture_stats();
+	ck_assert_uint_eq(fx.stats.early_clears, 1);
+}
+END_TEST
+
 START_TEST(no_local_reads_relays_every_in_sync)
 {
 	fixture_relay_stop();
@@ -663,6 +724,7 @@ static Suite *local_reads_suite(void)
 	tcase_add_test(tc, dmlogd_restart_rebuilds_the_copy);
 	tcase_add_test(tc, out_of_range_and_pending_instances_are_asked_of_dmlogd);
 	tcase_add_test(tc, no_local_reads_relays_every_in_sync);
+	tcase_add_test(tc, valid_clears_are_answered_before_dmlogd_has_them);
 	suite_add_tcase(s, tc);
 	return s;
 }
