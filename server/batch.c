@@ -26,11 +26,13 @@
  * still leave in commit order. */
 #define BATCH_INFLIGHT_MAX 4
 
-/* How long clears answered at submission may wait for company. The kernel sends a flush's
- * clears just before its marks, so the marks usually take them along in one entry (one commit
- * per write instead of two, the clears' commit otherwise delaying the marks'); when nothing
- * follows, they go alone after this. A read that could see them sends them at once. */
-#define BATCH_HOLD_US 5000
+/* How long clears answered at submission may wait for company. The kernel sends the clears of
+ * the writes that completed, then the marks of the next ones, so the marks usually take them
+ * along in one entry: one commit per write instead of two, and no commit of clears in flight
+ * that the marks' append would queue behind. When nothing follows, they go alone after this
+ * (long enough for a slow, emulated kernel; a clear lost meanwhile only leaves its region
+ * dirty). A read that could see them sends them at once. */
+#define BATCH_HOLD_US 50000
 
 struct batch_waiter {
 	struct session *s;   /* referenced; NULL for fire-and-forget commands */

@@ -47,7 +47,7 @@ int batch_add_acked(struct batch *b, const Dmlog__Command *cmd, struct session *
 uint64_t batch_acked_mark(const struct batch *b);
 bool batch_acked_ended(const struct batch *b, uint64_t mark);
 
-/* Early-answered clears wait a few ms for the marks that usually follow them, to share their
+/* Early-answered clears wait up to 50 ms for the marks that usually follow them, to share their
  * entry; a read that must wait for them calls this to send them now. */
 void batch_send_acked(struct batch *b);
 

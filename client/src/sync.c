@@ -3,8 +3,9 @@
  * dmlog_call() submits one request and runs the private loop until that request's callback has
  * run; the async layer guarantees it runs exactly once (reply, deadline or failure), so the loop
  * always ends. Between calls nothing runs: an idle connection that the server closed is noticed
- * at the start of the next call, before its request is sent. The request is written to the socket
- * from inside the submit (write_now), without a loop pass of its own. SIGPIPE needs no masking:
+ * by the next call's loop, and its request, if written to it, goes again on the new connection
+ * with the same id (applied once). The request is written to the socket from inside the submit
+ * (write_now), without a loop pass of its own. SIGPIPE needs no masking:
  * the connection's writes never raise it (ctls_socket_bio()), they fail with EPIPE.
  */
 #include <dmlog/async.h>
@@ -117,11 +118,9 @@ DMLOG_API int dmlog_call(struct dmlog *h, const struct dmlog_request *req,
 	memset(&c, 0, sizeof(c));
 	c.want_result = out != NULL;
 	h->errmsg[0] = '\0';
-	/* Two passes: the socket event, then the bufferevent callbacks it deferred (only when it
-	 * deferred any: an idle connection costs one epoll_wait). */
-	event_base_loop(h->base, EVLOOP_NONBLOCK);
-	if (event_base_get_num_events(h->base, EVENT_BASE_COUNT_ACTIVE) > 0)
-		event_base_loop(h->base, EVLOOP_NONBLOCK);
+	/* No loop pass before the submit: what happened while the handle was idle (the server
+	 * closing the connection) is seen by the loop below, and a request written to a connection
+	 * that turns out dead is sent again on the next one with its id, as after any failure. */
 	rc = dmlog_async_submit(h->ac, req, sync_on_reply, &c);
 	if (rc) {
 		snprintf(h->errmsg, sizeof(h->errmsg), "%s", dmlog_async_errmsg(h->ac));

@@ -891,7 +891,7 @@ static void clears_keep_read_your_writes(bool early)
 	ck_assert_uint_eq(dump_value("early_clears"), early ? 100 : 0);
 	rawconn_close(&a);
 	rawconn_close(&c);
-	/* A clear with nothing after it (answered early, it waits a few ms for marks to share
+	/* A clear with nothing after it (answered early, it waits up to 50 ms for marks to share
 	 * its entry) is still committed on its own: it survives a kill -9 that comes later. */
 	node(&c, "node-node1", 3);
 	ok_done(&c, id++, MARK(7));
