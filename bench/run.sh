@@ -192,7 +192,7 @@ tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { # a port nobody listens on, not handed out before in this run
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): no outgoing connection holds it
 		[[ $USED_PORTS == *" $p "* ]] && continue
 		tcp_open "$p" && continue
 		USED_PORTS+="$p "
