@@ -329,28 +329,11 @@ static void cycle(struct dmlog *h, struct workload_worker *w, unsigned c)
 
 static void checker_start(void)
 {
-	struct checker_options o;
-
-	memset(&o, 0, sizeof(o));
-	o.n_nodes = NWORKERS;
-	o.node_names = node_names;
-	o.n_logs = NLOGS;
-	o.log_uuids = uuids;
-	o.ctr_args = ARGS;
-	o.region_count = REGIONS;
-	o.fresh_clean = true;
-	chk = checker_new(&o);
-	ck_assert_ptr_nonnull(chk);
-	memset(&WL, 0, sizeof(WL));
-	WL.peers = P;
-	WL.certs = certs;
-	WL.chk = chk;
-	WL.node_names = node_names;
-	WL.uuids = uuids;
-	WL.n_logs = NLOGS;
-	WL.ctr_args = ARGS;
-	WL.timeout_ms = REQ_TIMEOUT_MS;
-	WL.cycle = cycle;
+	workload_init(&WL, &(struct workload_spec){
+		.peers = P, .certs = certs, .node_names = node_names, .n_nodes = NWORKERS,
+		.uuids = uuids, .n_logs = NLOGS, .ctr_args = ARGS, .region_count = REGIONS,
+		.timeout_ms = REQ_TIMEOUT_MS, .cycle = cycle});
+	chk = WL.chk;
 }
 
 static void workers_start(int group)

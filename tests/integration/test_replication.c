@@ -522,28 +522,11 @@ static void load_progress(unsigned rounds, int timeout_ms)
 /* The checker and the two writers on slots [0, 3), once both have made progress. */
 static void load_start(void)
 {
-	struct checker_options o;
-
-	memset(&o, 0, sizeof(o));
-	o.n_nodes = LOAD_WORKERS;
-	o.node_names = load_nodes;
-	o.n_logs = 1;
-	o.log_uuids = load_uuids;
-	o.ctr_args = LOAD_ARGS;
-	o.region_count = LOAD_REGIONS;
-	o.fresh_clean = true;
-	chk = checker_new(&o);
-	ck_assert_ptr_nonnull(chk);
-	memset(&WL, 0, sizeof(WL));
-	WL.peers = cl.p;
-	WL.certs = certs;
-	WL.chk = chk;
-	WL.node_names = load_nodes;
-	WL.uuids = load_uuids;
-	WL.n_logs = 1;
-	WL.ctr_args = LOAD_ARGS;
-	WL.timeout_ms = LOAD_TIMEOUT_MS;
-	WL.cycle = load_round;
+	workload_init(&WL, &(struct workload_spec){
+		.peers = cl.p, .certs = certs, .node_names = load_nodes, .n_nodes = LOAD_WORKERS,
+		.uuids = load_uuids, .n_logs = 1, .ctr_args = LOAD_ARGS,
+		.region_count = LOAD_REGIONS, .timeout_ms = LOAD_TIMEOUT_MS, .cycle = load_round});
+	chk = WL.chk;
 	workload_start(&WL, LOAD_WORKERS, UINT64_C(0xffff888000200000), 1, 3);
 	load_progress(3, 20000);
 }

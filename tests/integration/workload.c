@@ -45,12 +45,30 @@ struct dmlog *workload_handle(const struct group_peer *p, const char *certs, con
 	return h;
 }
 
+void workload_init(struct workload *wl, const struct workload_spec *spec)
+{
+	struct checker_options o;
+
+	memset(wl, 0, sizeof(*wl));
+	wl->spec = *spec;
+	memset(&o, 0, sizeof(o));
+	o.n_nodes = spec->n_nodes;
+	o.node_names = spec->node_names;
+	o.n_logs = spec->n_logs;
+	o.log_uuids = spec->uuids;
+	o.ctr_args = spec->ctr_args;
+	o.region_count = spec->region_count;
+	o.fresh_clean = true;
+	wl->chk = checker_new(&o);
+	ck_assert_ptr_nonnull(wl->chk);
+}
+
 int workload_op(struct dmlog *h, struct workload_worker *w, int log, enum checker_kind k,
 		const uint64_t *r, size_t n, bool in_sync)
 {
 	const struct workload *wl = w->wl;
-	struct dmlog_log_ref ref = {.uuid = wl->uuids[log], .luid = w->luid, .version = 3};
-	size_t t = checker_begin(wl->chk, w->node, log, k, r, n, in_sync, wl->timeout_ms);
+	struct dmlog_log_ref ref = {.uuid = wl->spec.uuids[log], .luid = w->luid, .version = 3};
+	size_t t = checker_begin(wl->chk, w->node, log, k, r, n, in_sync, wl->spec.timeout_ms);
 	bool v = false;
 	int rc = -EINVAL;
 
@@ -85,19 +103,20 @@ static void *worker_main(void *arg)
 	char who[32], addr[WORKLOAD_MAX][32], dev[128];
 	struct dmlog *h;
 
-	snprintf(who, sizeof(who), "node-%s", wl->node_names[w->node]);
-	h = workload_handle(wl->peers, wl->certs, who, -1, w->group, wl->timeout_ms, addr);
-	for (int log = 0; log < wl->n_logs && w->setup_rc == 0; log++) {
-		struct dmlog_log_ref ref = {.uuid = wl->uuids[log], .luid = w->luid, .version = 3};
+	snprintf(who, sizeof(who), "node-%s", wl->spec.node_names[w->node]);
+	h = workload_handle(wl->spec.peers, wl->spec.certs, who, -1, w->group, wl->spec.timeout_ms,
+			    addr);
+	for (int log = 0; log < wl->spec.n_logs && w->setup_rc == 0; log++) {
+		struct dmlog_log_ref ref = {.uuid = wl->spec.uuids[log], .luid = w->luid, .version = 3};
 
-		w->setup_rc = dmlog_ctr(h, &ref, wl->ctr_args, false, dev, sizeof(dev));
+		w->setup_rc = dmlog_ctr(h, &ref, wl->spec.ctr_args, false, dev, sizeof(dev));
 		if (w->setup_rc == 0)
 			w->setup_rc = dmlog_resume(h, &ref);
 		if (w->setup_rc)
 			snprintf(w->setup_err, sizeof(w->setup_err), "%s", dmlog_errmsg(h));
 	}
 	for (unsigned c = 0; w->setup_rc == 0 && !atomic_load(&w->stop); c++) {
-		wl->cycle(h, w, c);
+		wl->spec.cycle(h, w, c);
 		atomic_store(&w->cycles, c + 1);
 	}
 	dmlog_free(h);
@@ -159,14 +178,14 @@ int workload_verify(const struct workload *wl, int group, const char *node_who, 
 	ck_assert_int_le(group, WORKLOAD_MAX);
 	memset(&s, 0, sizeof(s));
 	for (int i = 0; i < group; i++) {
-		snprintf(addr[i], sizeof(addr[i]), "127.0.0.1:%d", wl->peers[i].d.port);
+		snprintf(addr[i], sizeof(addr[i]), "127.0.0.1:%d", wl->spec.peers[i].d.port);
 		s.servers[i] = addr[i];
 	}
-	cert_file(ca, sizeof(ca), wl->certs, "ca", "crt");
-	cert_file(ncert, sizeof(ncert), wl->certs, node_who, "crt");
-	cert_file(nkey, sizeof(nkey), wl->certs, node_who, "key");
-	cert_file(acert, sizeof(acert), wl->certs, "admin-admin", "crt");
-	cert_file(akey, sizeof(akey), wl->certs, "admin-admin", "key");
+	cert_file(ca, sizeof(ca), wl->spec.certs, "ca", "crt");
+	cert_file(ncert, sizeof(ncert), wl->spec.certs, node_who, "crt");
+	cert_file(nkey, sizeof(nkey), wl->spec.certs, node_who, "key");
+	cert_file(acert, sizeof(acert), wl->spec.certs, "admin-admin", "crt");
+	cert_file(akey, sizeof(akey), wl->spec.certs, "admin-admin", "key");
 	s.ca_file = ca;
 	s.node_cert = ncert;
 	s.node_key = nkey;

@@ -40,19 +40,30 @@ struct workload_worker {
 /* One cycle of w's requests through h (each by workload_op()); c counts from 0. */
 typedef void workload_cycle_fn(struct dmlog *h, struct workload_worker *w, unsigned c);
 
-struct workload {
+/* What a test says of its workload (workload_init()). */
+struct workload_spec {
 	const struct group_peer *peers; /* the group's slots (ports read when a handle is made) */
 	const char *certs;             /* the certificates directory (harness_certs()) */
-	struct checker *chk;
 	const char *const *node_names; /* "node1", ...: the checker's names too */
+	int n_nodes;                   /* nodes the checker knows (the workers and any others) */
 	const char *const *uuids;      /* the logs every node opens */
 	int n_logs;
 	const char *ctr_args;
+	uint64_t region_count;         /* of every log, as ctr_args makes it */
 	uint32_t timeout_ms;           /* each request's deadline, as the checker is told */
 	workload_cycle_fn *cycle;
+};
+
+struct workload {
+	struct workload_spec spec;
+	struct checker *chk;
 	int n;                         /* workers started */
 	struct workload_worker w[WORKLOAD_MAX];
 };
+
+/* Sets wl up from spec, with a new checker (wl->chk) of its nodes and fresh logs (every region
+ * clean at first). */
+void workload_init(struct workload *wl, const struct workload_spec *spec);
 
 /* A blocking libdmlog handle as `who` ("node-node1", "admin-admin") of certs, on the peer of
  * slot `only`, or on every peer of slots [0, group) when only < 0; quick reconnects. addr holds
