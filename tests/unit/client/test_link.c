@@ -465,9 +465,11 @@ START_TEST(failed_rounds_back_off_doubling_up_to_the_cap)
 	for (int k = 0; k < BACKOFF_ATTEMPTS - 1; k++) {
 		long long gap = a.at[k + 1] - a.at[k];
 
-		/* Timers do not fire early; a loaded machine may make them late, but never by
-		 * half the wait (which would hide a missing doubling or a missing cap). */
-		ck_assert_msg(gap >= expect[k] - 3 && gap < expect[k] + expect[k] / 2,
+		/* Measured between accepts, which a busy loop may see late, against timers that
+		 * libevent counts from its cached time: a gap may look a few ms short or long, never
+		 * by a quarter of the wait early nor half of it late (which would hide a missing
+		 * doubling or a missing cap). A CI run saw 96 ms for 100. */
+		ck_assert_msg(gap >= expect[k] * 3 / 4 && gap < expect[k] + expect[k] / 2,
 			      "wait %d before attempt %d: %lld ms, expected %lld", k + 1, k + 2, gap,
 			      expect[k]);
 	}
