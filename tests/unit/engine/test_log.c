@@ -247,7 +247,7 @@ START_TEST(instances_sorted_by_name_then_luid)
 	} order[] = { { 1, 5 }, { 0, 9 }, { 3, 1 }, { 2, 7 }, { 0, 2 }, { 1, 1 }, { 2, UINT64_MAX } };
 	static const char *const want[] = { "a/1", "n1/7", "n1/18446744073709551615", "n10/1",
 					    "n10/5", "n2/2", "n2/9" };
-	char got[48];
+	char got[96]; /* a node name (up to 64) and a luid */
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		add_inst(l, order[i].node, order[i].luid, 32 + i);
