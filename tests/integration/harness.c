@@ -278,6 +278,17 @@ static void ssl_err(struct rawconn *c, const char *what)
 	ERR_clear_error();
 }
 
+/* Frees what a failed rawconn_open() made, keeping its message (a caller may retry at once). */
+static int rawconn_failed(struct rawconn *c)
+{
+	char err[sizeof(c->err)];
+
+	memcpy(err, c->err, sizeof(err));
+	rawconn_close(c);
+	memcpy(c->err, err, sizeof(err));
+	return -1;
+}
+
 int rawconn_open(struct rawconn *c, int port, const char *ca, const char *cert, const char *key)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
@@ -288,25 +299,25 @@ int rawconn_open(struct rawconn *c, int port, const char *ca, const char *cert, 
 	c->fd = -1;
 	c->ctx = SSL_CTX_new(TLS_client_method());
 	if (!c->ctx)
-		return ssl_err(c, "ctx"), -1;
+		return ssl_err(c, "ctx"), rawconn_failed(c);
 	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
 	if (SSL_CTX_load_verify_locations(c->ctx, ca, NULL) != 1)
-		return ssl_err(c, "load CA"), -1;
+		return ssl_err(c, "load CA"), rawconn_failed(c);
 	if (cert && (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1 ||
 		     SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1))
-		return ssl_err(c, "load cert"), -1;
+		return ssl_err(c, "load cert"), rawconn_failed(c);
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		snprintf(c->err, sizeof(c->err), "connect: %s", strerror(errno));
-		return -1;
+		return rawconn_failed(c);
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ssl = SSL_new(c->ctx);
 	SSL_set_fd(c->ssl, c->fd);
 	SSL_set1_host(c->ssl, "127.0.0.1");
 	if (SSL_connect(c->ssl) != 1)
-		return ssl_err(c, "handshake"), -1;
+		return ssl_err(c, "handshake"), rawconn_failed(c);
 	return 0;
 }
 

@@ -91,7 +91,7 @@ struct rawconn {
 };
 
 /* Connects with the given files (paths relative to nothing: full paths). 0, or -1 with c->err
- * (the handshake failing counts as failure). */
+ * (the handshake failing counts as failure) and nothing left to free. */
 int rawconn_open(struct rawconn *c, int port, const char *ca, const char *cert, const char *key);
 /* Same, as `who` of a dmlog-certs.sh directory: certs_dir/ca.crt, certs_dir/WHO.crt and
  * certs_dir/WHO.key ("node-node1", "admin-admin", "peer-dmlogd2"). */
