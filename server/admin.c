@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "engine.h"
 #include "fsm.h"
 #include "lease.h"
@@ -114,24 +114,16 @@ static Dmlog__LogSummary *summary(struct admin_reply *ar, const struct engine_lo
 	return s;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The role shown for member raft_id. Only a leader hears from every voter (followers talk to
  * the leader alone), so only a leader can tell that one is gone: a member it has not heard
  * from within an election timeout (a live follower answers every heartbeat, and the lease
- * PINGs) is "unavailable". read_wait_ms is twice the election timeout (server.c). A follower
- * shows the other members by what it knows: the leader, or followers. */
+ * PINGs) is "unavailable". A follower shows the other members by what it knows: the leader,
+ * or followers. */
 static const char *peer_role(const struct server *srv, const struct raftsvc_status *st,
 			     uint64_t raft_id, const struct peer_info *seen, size_t nseen,
 			     uint64_t now)
 {
-	uint64_t heard = 0, window = srv->lim.read_wait_ms / 2;
+	uint64_t heard = 0, window = srv->lim.election_timeout_ms;
 
 	if (raft_id == st->id)
 		return st->role;
@@ -151,7 +143,7 @@ static Dmlog__PeerInfo **peer_list(struct server *srv, struct admin_reply *ar,
 	Dmlog__PeerInfo **pv = ar_alloc(ar, count * sizeof(*pv));
 	struct peer_info seen[RAFTSVC_MEMBERS_MAX];
 	size_t nseen = raftsvc_peers_seen(srv->raft, seen, RAFTSVC_MEMBERS_MAX);
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 
 	*n = 0;
 	if (!pv)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "batch.h"
+#include "clock.h"
 #include "dmlog.pb-c.h"
 #include "engine.h"
 #include "fsm.h"
@@ -32,14 +33,6 @@ struct lease {
 	struct lease_node nodes[LEASE_MAX];
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static struct lease_node *lease_find(struct lease *l, const char *node)
 {
 	for (uint32_t i = 0; i < l->n; i++)
@@ -59,7 +52,7 @@ static struct lease_node *lease_add(struct lease *l, const char *node)
 	n = &l->nodes[l->n++];
 	memset(n, 0, sizeof(*n));
 	snprintf(n->name, sizeof(n->name), "%s", node);
-	n->last_ms = now_ms();
+	n->last_ms = clock_mono_ms();
 	return n;
 }
 
@@ -93,7 +86,7 @@ static void lease_commit(struct lease *l, const char *node, bool lost)
 static void lease_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct lease *l = arg;
-	uint64_t now = now_ms();
+	uint64_t now = clock_mono_ms();
 
 	(void)fd;
 	(void)what;
@@ -141,7 +134,7 @@ struct lease *lease_new(struct server *srv)
 	if (every < 50)
 		every = 50;
 	l->every_ms = every;
-	l->last_check_ms = now_ms();
+	l->last_check_ms = clock_mono_ms();
 	tv.tv_sec = every / 1000;
 	tv.tv_usec = (every % 1000) * 1000;
 	event_add(l->timer, &tv);
@@ -164,7 +157,7 @@ void lease_hello(struct lease *l, const char *node)
 		n = lease_add(l, node);
 	if (!n)
 		return;
-	n->last_ms = now_ms();
+	n->last_ms = clock_mono_ms();
 	if (!n->committed && l->leader) {
 		n->committed = true;
 		lease_commit(l, node, false);
@@ -176,7 +169,7 @@ void lease_touch(struct lease *l, const char *node)
 	struct lease_node *n = lease_find(l, node);
 
 	if (n)
-		n->last_ms = now_ms();
+		n->last_ms = clock_mono_ms();
 	else
 		lease_hello(l, node);
 }
@@ -190,7 +183,7 @@ static void lease_load(void *arg, const char *node, uint32_t lease_ms)
 	if (!n)
 		n = lease_add(l, node);
 	if (n) {
-		n->last_ms = now_ms();
+		n->last_ms = clock_mono_ms();
 		n->committed = true;
 	}
 }

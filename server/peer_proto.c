@@ -14,25 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
-
-/* CLOCK_MONOTONIC in ms: the clock the libevent side reads heard_ms against. */
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* The peer is heard from now: tell hooks.seen(), at most every PEER_HEARD_EVERY_MS per
  * connection (the hook takes a lock; frames come far more often than that under load). */
 static void conn_heard(struct peer_conn *c, bool force)
 {
 	struct peer_transport *pt = c->pt;
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 
 	if (!force && now - c->who.heard_ms < PEER_HEARD_EVERY_MS)
 		return;

@@ -27,16 +27,14 @@
  */
 #include "raftsvc_impl.h"
 
+#include "clock.h"
+
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 uint64_t raftsvc_lease_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return clock_mono_ms();
 }
 
 /* Margin against clock rate differences between two hosts: 5% of the election timeout (far

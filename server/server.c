@@ -44,6 +44,7 @@
 
 #include "admin.h"
 #include "batch.h"
+#include "clock.h"
 #include "config.h"
 #include "engine.h"
 #include "feed.h"
@@ -190,14 +191,6 @@ static void announce(struct server *srv, uint64_t raft_id, const char *id, const
 			(unsigned long long)raft_id);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static bool row_differs(struct server *srv, uint64_t raft_id, const char *id, const char *client,
 			uint64_t incarnation)
 {
@@ -220,7 +213,7 @@ static void announce_tick(evutil_socket_t fd, short what, void *arg)
 	struct raftsvc_status st;
 	struct peer_info seen[RAFTSVC_MEMBERS_MAX];
 	size_t n;
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 	bool sent = false;
 
 	(void)fd;
@@ -736,6 +729,7 @@ int server_main(int argc, char *argv[])
 	srv->lim.write_high_watermark = (uint32_t)d.cfg.write_high_watermark;
 	srv->lim.max_in_flight = (uint32_t)(d.cfg.dedup_window / 2);
 	srv->lim.read_wait_ms = (uint32_t)(2 * d.cfg.election_timeout_ms);
+	srv->lim.election_timeout_ms = (uint32_t)d.cfg.election_timeout_ms;
 	srv->lim.early_clear_ack = d.cfg.early_clear_ack;
 	srv->raft_id = (uint64_t)d.cfg.raft_id;
 	LIST_INIT(&srv->sessions);

@@ -38,6 +38,7 @@ struct server_limits {
 	uint32_t write_high_watermark; /* bytes of unsent replies before a session stops reading */
 	uint32_t max_in_flight;      /* requests of one session waiting for a commit */
 	uint32_t read_wait_ms;       /* how long a read waits for the leader's read lease */
+	uint32_t election_timeout_ms; /* Raft's (admin: a voter silent this long is unavailable) */
 	bool early_clear_ack;        /* answer valid clears at submission (batch.h) */
 };
 

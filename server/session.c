@@ -19,6 +19,7 @@
 
 #include "admin.h"
 #include "batch.h"
+#include "clock.h"
 #include "dmlog.pb-c.h"
 #include "engine.h"
 #include "feed.h"
@@ -538,14 +539,6 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	}
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Holds the current read until the read lease is there and, with acked_mark, until the clears
  * answered before it have been applied (session_parked_cb). */
 static void session_park(struct session *s, uint64_t id, uint64_t acked_mark)
@@ -567,7 +560,7 @@ static void session_park(struct session *s, uint64_t id, uint64_t acked_mark)
 		acked_mark = s->parked_mark;
 	s->parked_mark = acked_mark;
 	p->acked_mark = acked_mark;
-	p->deadline_ms = mono_ms() + srv->lim.read_wait_ms;
+	p->deadline_ms = clock_mono_ms() + srv->lim.read_wait_ms;
 	p->len = s->frame_len;
 	memcpy(p->frame, s->frame, s->frame_len);
 	session_ref(s);
@@ -595,7 +588,7 @@ static void session_parked_cb(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	struct session_parked *p, *next;
 	struct timeval tv = {0, SESSION_PARKED_POLL_US};
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 	bool ok = server_read_ok(srv), leader = server_is_leader(srv);
 
 	(void)fd;
