@@ -60,7 +60,7 @@ bool relay_may_warn(struct relay *r)
 
 bool relay_marks_in_flight(const struct relay *r, const char *uuid, uint64_t luid)
 {
-	if (r->stats.outstanding == 0)
+	if (r->marks_out == 0) /* the usual case: no slot to look at */
 		return false;
 	for (unsigned i = 0; i < r->max_outstanding; i++) {
 		const struct relay_slot *s = &r->slots[i];
@@ -98,8 +98,28 @@ static struct relay_slot *relay_slot_take(struct relay *r)
 	return s;
 }
 
+/* Whether slot s counts in r->marks_out (relay_marks_in_flight()). */
+static bool relay_slot_marks(const struct relay_slot *s)
+{
+	return !s->acked && (s->hdr.type == DM_ULOG_MARK_REGION ||
+			     s->hdr.type == DM_ULOG_CLEAR_REGION || s->hdr.type == DM_ULOG_FLUSH);
+}
+
+/* Marks a taken slot as carrying req's header (and, acked, a clear answered already). */
+static void relay_slot_fill(struct relay *r, struct relay_slot *s,
+			    const struct ulog_codec_req *req, bool acked)
+{
+	s->hdr = req->hdr;
+	s->reconnect = req->reconnect;
+	s->acked = acked;
+	if (relay_slot_marks(s))
+		r->marks_out++;
+}
+
 static void relay_slot_release(struct relay *r, struct relay_slot *s)
 {
+	if (relay_slot_marks(s))
+		r->marks_out--;
 	s->busy = false;
 	s->acked = false;
 	s->next_free = r->free_slots;
@@ -332,9 +352,7 @@ static bool relay_clear_early(struct relay *r, const struct ulog_codec_req *req)
 	s = relay_slot_take(r);
 	if (s == NULL)
 		return false;
-	s->hdr = req->hdr;
-	s->reconnect = false;
-	s->acked = true;
+	relay_slot_fill(r, s, req, true);
 	relay_request(req, &dr);
 	if (dmlog_async_submit(r->ac, &dr, relay_on_result, s) != 0) {
 		relay_slot_release(r, s);
@@ -378,8 +396,7 @@ static void relay_on_datagram(struct transport *t, const uint8_t *buf, size_t le
 		replica_before(r->replica, req.hdr.type, req.hdr.uuid, req.hdr.luid);
 	s = relay_slot_take(r);
 	if (s != NULL) {
-		s->hdr = req.hdr;
-		s->reconnect = req.reconnect;
+		relay_slot_fill(r, s, &req, false);
 		relay_request(&req, &dr);
 		rc = dmlog_async_submit(r->ac, &dr, relay_on_result, s);
 		if (rc == 0) {

@@ -51,6 +51,7 @@ struct relay {
 	uint32_t fail_after_ms;
 	uint32_t expire_after_ms;
 	uint32_t max_outstanding;
+	uint32_t marks_out;             /* busy slots of MARK, CLEAR, FLUSH not answered early */
 	uint32_t keepalive_ms;
 	struct relay_slot *slots;       /* max_outstanding of them */
 	struct relay_slot *free_slots;

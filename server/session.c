@@ -416,25 +416,6 @@ static void session_hello(struct session *s, const Dmlog__ClientMessage *cm)
 		lease_hello(s->srv->lease, s->id.name);
 }
 
-/* A region at or beyond its instance's region_count is bad input like any other: the kernel
- * never sends one, so the client is broken. It gets the engine's error, a log line and the close
- * (session_reject). Checked against the applied state when the request arrives, before it is
- * answered or committed; an instance whose CTR is not applied yet is left to the engine's
- * answer. True when the session was rejected. */
-static bool session_out_of_range(struct session *s, const Dmlog__ClientMessage *cm,
-				 const struct engine_req *req)
-{
-	struct engine_res res;
-	bool bad;
-
-	fsm_lock(s->srv->fsm);
-	bad = engine_out_of_range(fsm_engine(s->srv->fsm), req, &res);
-	fsm_unlock(s->srv->fsm);
-	if (bad)
-		session_reject(s, cm->id, res.error, res.errmsg);
-	return bad;
-}
-
 /* Answers from the applied state now: a read, or a FLUSH without marks once its checks pass
  * (engine_check). */
 static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
@@ -454,6 +435,11 @@ static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 	 * than an answer it got here. */
 	feed_drain(s->srv->feed);
 	fsm_lock(s->srv->fsm);
+	if (engine_out_of_range(fsm_engine(s->srv->fsm), req, &res)) {
+		fsm_unlock(s->srv->fsm);
+		session_reject(s, cm->id, res.error, res.errmsg); /* see session_write_op() */
+		return;
+	}
 	if (engine_op_is_read(req->op))
 		engine_read(fsm_engine(s->srv->fsm), req, &res);
 	else
@@ -465,48 +451,50 @@ static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 	session_send(s, &m);
 }
 
-/* Whether a CLEAR_REGION may be answered before its commit (batch.h says why that is safe):
- * only when it passes every check against the applied state now (the instance exists, is not
- * lost, the regions are in range), since a clear that passes them cannot fail when applied
- * unless this node's own instance is destroyed or lost first, and then its marks go anyway. A
- * clear that fails them takes the committed path and gets the applied answer. */
-static bool session_clear_early(struct session *s, uint32_t op, const struct engine_req *req,
-				struct dedup_result *dres)
-{
-	struct engine_res res;
-
-	if (op != ENGINE_CLEAR_REGION || !s->srv->lim.early_clear_ack)
-		return false;
-	fsm_lock(s->srv->fsm);
-	engine_check(fsm_engine(s->srv->fsm), req, &res);
-	fsm_unlock(s->srv->fsm);
-	if (res.error)
-		return false;
-	opmap_result(&res, dres);
-	return true;
-}
-
 static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, uint32_t op,
 			     const struct engine_req *req)
 {
 	Dmlog__Command cmd = DMLOG__COMMAND__INIT;
 	Dmlog__NodeOp nop = DMLOG__NODE_OP__INIT;
+	const struct engine *e = fsm_engine(s->srv->fsm);
 	struct dedup_result dres;
-	bool known, early;
+	struct engine_res res;
+	enum { WRITE_COMMIT, WRITE_KNOWN, WRITE_BAD, WRITE_EARLY } how = WRITE_COMMIT;
 	int rc;
 
-	/* A retry of a request that was already applied gets the stored answer. */
+	/* One look at the applied state decides (under one lock):
+	 * - a retry of a request already applied gets the stored answer;
+	 * - a region at or beyond its instance's region_count is bad input like any other (the
+	 *   kernel never sends one, so the client is broken): the engine's error, a log line and
+	 *   the close (session_reject); an instance whose CTR is not applied yet is left to the
+	 *   engine's answer;
+	 * - a CLEAR_REGION that passes every check against the applied state is answered now,
+	 *   before its commit (early_clear_ack; batch.h says why a lost clear is harmless): a
+	 *   clear that passes cannot fail when applied unless this node's own instance is
+	 *   destroyed or lost first, and then its marks go anyway. One that fails the checks
+	 *   takes the committed path and gets the applied answer. */
 	fsm_lock(s->srv->fsm);
-	known = fsm_result(s->srv->fsm, s->id.name, s->client_id, cm->id, &dres);
+	if (fsm_result(s->srv->fsm, s->id.name, s->client_id, cm->id, &dres)) {
+		how = WRITE_KNOWN;
+	} else if (engine_out_of_range(e, req, &res)) {
+		how = WRITE_BAD;
+	} else if (op == ENGINE_CLEAR_REGION && s->srv->lim.early_clear_ack) {
+		engine_check(e, req, &res);
+		if (res.error == 0) {
+			opmap_result(&res, &dres);
+			how = WRITE_EARLY;
+		}
+	}
 	fsm_unlock(s->srv->fsm);
-	if (known) {
+	if (how == WRITE_KNOWN) {
 		s->in_flight++;
 		session_reply_result(s, cm->id, op, &dres);
 		return;
 	}
-	/* after the retry check: an applied request keeps its stored answer */
-	if (session_out_of_range(s, cm, req))
+	if (how == WRITE_BAD) {
+		session_reject(s, cm->id, res.error, res.errmsg);
 		return;
+	}
 	nop.node = s->id.name;
 	nop.request_id = cm->id;
 	nop.client_id = s->client_id;
@@ -514,8 +502,7 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	nop.ctr = cm->ctr; /* same union slot for every op message */
 	cmd.body_case = DMLOG__COMMAND__BODY_OP;
 	cmd.op = &nop;
-	early = session_clear_early(s, op, req, &dres);
-	if (early)
+	if (how == WRITE_EARLY)
 		rc = batch_add_acked(s->srv->batch, &cmd, s, op, cm->id);
 	else
 		rc = batch_add(s->srv->batch, &cmd, s, op, cm->id);
@@ -524,7 +511,7 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 		return;
 	}
 	s->in_flight++;
-	if (early) {
+	if (how == WRITE_EARLY) {
 		Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 		struct opmap_reply store;
 
@@ -683,11 +670,8 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 		session_write_op(s, cm, op, &req);
 		return;
 	}
-	/* a parked read was checked when it arrived */
-	if (!replay && session_out_of_range(s, cm, &req))
-		return;
 	/* IS_CLEAN is the one log read a clear changes: it waits for the clears answered early
-	 * (session_clear_early()) before it to be applied. */
+	 * (session_write_op()) before it to be applied. */
 	acked_mark = op == ENGINE_IS_CLEAN ? batch_acked_mark(s->srv->batch) : 0;
 	if (!replay && (!server_read_ok(s->srv) || s->parked ||
 			!batch_acked_ended(s->srv->batch, acked_mark))) {
