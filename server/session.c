@@ -50,7 +50,8 @@ struct session {
 	uint64_t serial;
 	uint64_t client_id;
 	unsigned refs;
-	unsigned in_flight;
+	unsigned in_flight;      /* writes not yet released (answered at commit, or early) */
+	unsigned acked_out;      /* of those, clears answered early and not yet committed */
 	unsigned parked;         /* reads of this session waiting for the read lease */
 	uint64_t parked_mark;    /* the acked mark its last parked read waits for */
 	bool read_paused;
@@ -329,6 +330,8 @@ void session_release_acked(struct session *s)
 {
 	if (s->in_flight)
 		s->in_flight--;
+	if (s->acked_out)
+		s->acked_out--;
 	if (session_alive(s))
 		session_maybe_resume_reading(s);
 }
@@ -515,6 +518,7 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 		Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 		struct opmap_reply store;
 
+		s->acked_out++;
 		s->srv->early_clears++;
 		m.id = cm->id;
 		opmap_reply(op, &dres, &store, &m);
@@ -664,9 +668,15 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 		session_reply_not_leader(s, cm->id);
 		return;
 	}
-	/* A FLUSH without marks changes nothing: every mark this node sent before it was
-	 * answered only once committed, so it is answered like a read (under the read lease). */
-	if (!engine_op_is_read(op) && !(op == ENGINE_FLUSH && req.nregions == 0)) {
+	/* A FLUSH without marks changes nothing once every write sent before it on this
+	 * connection is committed: it is then answered like a read (under the read lease). The
+	 * kernel waits for each MARK's answer before its FLUSH, so that is its case. A client that
+	 * pipelines a MARK and the FLUSH behind it has the MARK still in a batch (answered at its
+	 * commit): the FLUSH is committed too, in that entry or a later one, so that its answer
+	 * never comes before the marks it covers are durable. Clears answered early do not
+	 * count: a FLUSH owes them no durability. */
+	if (!engine_op_is_read(op) &&
+	    !(op == ENGINE_FLUSH && req.nregions == 0 && s->in_flight == s->acked_out)) {
 		session_write_op(s, cm, op, &req);
 		return;
 	}

@@ -919,6 +919,57 @@ START_TEST(clears_answered_after_commit_when_early_acks_are_off)
 }
 END_TEST
 
+/* A FLUSH without marks is answered at once only when nothing it could cover is still being
+ * committed. A client that pipelines MARK_REGION and the FLUSH behind it (the kernel never does;
+ * libdmlog's async API lets anyone) must not get the FLUSH's answer before the mark is durable:
+ * the answers come back MARK first, every time. A FLUSH behind clears answered early is still
+ * answered at once (it owes them no durability), and one with nothing before it too. */
+START_TEST(a_flush_pipelined_behind_a_mark_is_answered_after_it)
+{
+	struct rawconn c;
+	uint64_t id = 1;
+	struct op fl = OP(DMLOG__CLIENT_MESSAGE__BODY_FLUSH);
+	struct op clr = OP(DMLOG__CLIENT_MESSAGE__BODY_CLEAR_REGION);
+	Dmlog__ServerMessage *r;
+
+	start(NULL);
+	node(&c, "node-node1", 1);
+	create_log(&c, &id, "65536 clustered-core 16 nosync");
+	for (uint64_t i = 0; i < 50; i++) {
+		struct op mk = MARK(i * 7 % 4096);
+
+		ck_assert_int_eq(op_send(&c, id, &mk), 0);
+		ck_assert_int_eq(op_send(&c, id + 1, &fl), 0);
+		for (uint64_t k = 0; k < 2; k++) {
+			r = rawconn_recv(&c, 5000);
+			ck_assert_msg(r != NULL, "round %llu: no answer", (unsigned long long)i);
+			ck_assert_msg(r->id == id + k, "round %llu: answer to %llu came before the "
+				      "MARK's (%llu): the FLUSH was answered before the mark was durable",
+				      (unsigned long long)i, (unsigned long long)r->id,
+				      (unsigned long long)id);
+			ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_DONE);
+			dmlog__server_message__free_unpacked(r, NULL);
+		}
+		id += 2;
+	}
+	/* behind an early clear: answered like a read, the clear's answer first */
+	clr.n = 1;
+	clr.regions[0] = 0;
+	ck_assert_int_eq(op_send(&c, id, &clr), 0);
+	ck_assert_int_eq(op_send(&c, id + 1, &fl), 0);
+	for (uint64_t k = 0; k < 2; k++) {
+		r = rawconn_recv(&c, 5000);
+		ck_assert_ptr_nonnull(r);
+		ck_assert_uint_eq(r->id, id + k);
+		ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_DONE);
+		dmlog__server_message__free_unpacked(r, NULL);
+	}
+	id += 2;
+	ok_done(&c, id++, fl);
+	rawconn_close(&c);
+}
+END_TEST
+
 /* An admin connection past Hello. */
 static void admin(struct rawconn *a, uint64_t client_id)
 {
@@ -1133,6 +1184,7 @@ int main(void)
 	tcase_add_test(tc, server_stall_does_not_expire_node_leases);
 	tcase_add_test(tc, early_clear_answers_keep_read_your_writes);
 	tcase_add_test(tc, clears_answered_after_commit_when_early_acks_are_off);
+	tcase_add_test(tc, a_flush_pipelined_behind_a_mark_is_answered_after_it);
 	tcase_add_test(tc, a_client_that_stops_reading_is_closed_others_are_served);
 	tcase_add_test(tc, a_reply_over_max_frame_is_refused_with_an_error);
 	tcase_add_test(tc, certificates_without_a_dmlog_role_are_refused);
