@@ -108,8 +108,16 @@ static void async_on_deadline(evutil_socket_t fd, short what, void *arg)
 	async_enter(ac);
 	n = snprintf(why, sizeof(why), "%s request %llu: no reply within %u ms",
 		     dmlog_op_name(r->op), (unsigned long long)r->id, ac->opts.request_timeout_ms);
-	if (ac->state != LINK_READY && ac->last_error[0] && n > 0 && (size_t)n < sizeof(why))
-		async_format(why + n, sizeof(why) - (size_t)n, " (not connected: %s)", ac->last_error);
+	if (n > 0 && (size_t)n < sizeof(why)) {
+		/* Why it was not answered: not connected now, or (connected again) the last
+		 * failure while it waited, e.g. a NotLeader naming an unusable address. */
+		if (ac->state != LINK_READY && ac->last_error[0])
+			async_format(why + n, sizeof(why) - (size_t)n, " (not connected: %s)",
+				     ac->last_error);
+		else if (ac->failures != r->failures_before && ac->last_failure[0])
+			async_format(why + n, sizeof(why) - (size_t)n, " (last failure: %s)",
+				     ac->last_failure);
+	}
 	async_complete(ac, r, -ETIMEDOUT, NULL, why);
 	async_leave(ac);
 }
@@ -290,6 +298,7 @@ DMLOG_API int dmlog_async_submit(struct dmlog_async *ac, const struct dmlog_requ
 		}
 	}
 	ac->last_id = r->id;
+	r->failures_before = ac->failures;
 	reqtab_add(&ac->reqs, r);
 	link_send(ac, r);
 	return 0;

@@ -65,6 +65,10 @@ struct dmlog_async {
 	void *push_arg;
 	int deferred_err;                /* a write failure waiting for the timer */
 	char last_error[DMLOG_ERRMSG_SIZE]; /* the last connection failure */
+	/* The same, kept when a connection then succeeds, and how many failures there were: a
+	 * request that times out names the last one that happened while it waited. */
+	char last_failure[DMLOG_ERRMSG_SIZE];
+	uint64_t failures;
 
 	/* async.c */
 	unsigned depth;

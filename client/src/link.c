@@ -107,6 +107,8 @@ static void link_fail(struct dmlog_async *ac, int err, const char *cause, unsign
 
 	async_format(ac->last_error, sizeof(ac->last_error), "%s %s: %s",
 		     ac->state == LINK_READY ? "connection to" : "connect", ac->target.text, cause);
+	memcpy(ac->last_failure, ac->last_error, sizeof(ac->last_failure));
+	ac->failures++;
 	link_drop(ac);
 	if (flags & LINK_PERMANENT) {
 		bool give_up = ac->target_is_redirect;

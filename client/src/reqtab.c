@@ -6,8 +6,12 @@
 
 static size_t reqtab_slot(const struct reqtab *t, uint64_t id)
 {
-	/* Ids are sequential: a multiplicative mix spreads neighbours evenly anyway. */
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 20) & t->mask;
+	/* Ids are handed out in sequence and the pending ones span at most max_in_flight, the
+	 * table's size: the low bits alone put each in a bucket of its own, and neighbours in
+	 * neighbouring buckets (cache lines shared). A multiplicative mix spread them over the
+	 * whole table instead: every add and lookup a cache miss, 8 % of bench_tput's profile
+	 * with 65,536 slots. */
+	return (size_t)id & t->mask;
 }
 
 int reqtab_init(struct reqtab *t, size_t expected)

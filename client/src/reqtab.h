@@ -28,6 +28,7 @@ struct req {
 	struct event *deadline;    /* NULL without a deadline */
 	struct dmlog_async *ac;
 	unsigned redirects;        /* not_leader answers followed for this request */
+	uint64_t failures_before;  /* the handle's failure count when it was submitted */
 	bool sent;                 /* written on the current connection */
 	TAILQ_ENTRY(req) order;
 	struct req *hash_next;

@@ -11,7 +11,8 @@
  *   -EINVAL        the request or the options are malformed (nothing was sent)
  *   -EAGAIN        max_in_flight requests are already pending (nothing was sent)
  *   -ETIMEDOUT     no reply within request_timeout_ms (the message names the last connection
- *                  error, if the handle was not connected)
+ *                  error if the handle was not connected, else the last failure while the
+ *                  request waited, if any)
  *   -ECANCELED     the handle was freed before the reply came
  *   -EACCES        TLS authentication failed on every configured server, or on the leader: the
  *                  server's certificate was refused here (the message carries OpenSSL's verify

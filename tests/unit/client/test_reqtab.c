@@ -49,12 +49,41 @@ START_TEST(finds_by_id_and_keeps_id_order_through_removals)
 }
 END_TEST
 
+/* A window of max_in_flight sequential ids (what a handle has pending) never shares a bucket,
+ * whatever id the window starts at: every lookup is one step. */
+START_TEST(a_window_of_sequential_ids_has_no_chains)
+{
+	struct reqtab t;
+	struct req *reqs = calloc(1024, sizeof(*reqs));
+
+	ck_assert_ptr_nonnull(reqs);
+	ck_assert_int_eq(reqtab_init(&t, 1024), 0);
+	for (uint64_t start = 1; start < 5000; start += 997) {
+		for (uint64_t i = 0; i < 1024; i++) {
+			reqs[i].id = start + i;
+			reqtab_add(&t, &reqs[i]);
+		}
+		for (size_t b = 0; b <= t.mask; b++)
+			ck_assert_msg(t.buckets[b] == NULL || t.buckets[b]->hash_next == NULL,
+				      "bucket %zu chains ids %llu and %llu", b,
+				      (unsigned long long)t.buckets[b]->id,
+				      (unsigned long long)t.buckets[b]->hash_next->id);
+		for (uint64_t i = 0; i < 1024; i++)
+			reqtab_remove(&t, &reqs[i]);
+		ck_assert_uint_eq(t.count, 0);
+	}
+	reqtab_free(&t);
+	free(reqs);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("client_reqtab");
 	TCase *t = tcase_create("reqtab");
 
 	tcase_add_test(t, finds_by_id_and_keeps_id_order_through_removals);
+	tcase_add_test(t, a_window_of_sequential_ids_has_no_chains);
 	suite_add_tcase(s, t);
 	return testmain_run(s);
 }
