@@ -41,6 +41,7 @@ struct batch_waiter {
 	struct session *s;   /* referenced; NULL for fire-and-forget commands */
 	uint64_t request_id;
 	uint32_t op;
+	uint8_t slot;        /* the session's, handed back to session_write_ended() */
 	bool acked;          /* answered at submission (batch_add_acked): no reply at the end */
 };
 
@@ -132,6 +133,8 @@ static void entry_fail(struct batch *b, struct batch_entry *e, int err, const ch
 
 		if (!s)
 			continue;
+		if (!e->w[i].acked)
+			session_write_ended(s, e->w[i].slot);
 		if (e->w[i].acked)
 			session_release_acked(s);
 		else if (err == -EAGAIN || err == -ESHUTDOWN)
@@ -199,6 +202,7 @@ static void batch_done(void *arg, int status, uint64_t index)
 			session_unref(w->s);
 			continue;
 		}
+		session_write_ended(w->s, w->slot);
 		fsm_lock(fsm);
 		found = fsm_result(fsm, session_identity(w->s), session_client_id(w->s), w->request_id,
 				   &res);
@@ -269,7 +273,7 @@ static void put_varint(struct snapbuf *out, uint64_t v)
 }
 
 static int batch_queue(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
-		       uint64_t request_id, bool acked)
+		       uint64_t request_id, uint8_t slot, bool acked)
 {
 	struct batch_entry *e = &b->pending;
 	size_t len = dmlog__command__get_packed_size(cmd);
@@ -302,7 +306,7 @@ static int batch_queue(struct batch *b, const Dmlog__Command *cmd, struct sessio
 	e->ncommands++;
 	if (s) {
 		e->w[e->nw++] = (struct batch_waiter){.s = s, .request_id = request_id, .op = op,
-						      .acked = acked};
+						      .slot = slot, .acked = acked};
 		session_ref(s);
 	}
 	if (acked) {
@@ -319,15 +323,15 @@ static int batch_queue(struct batch *b, const Dmlog__Command *cmd, struct sessio
 }
 
 int batch_add(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
-	      uint64_t request_id)
+	      uint64_t request_id, uint8_t slot)
 {
-	return batch_queue(b, cmd, s, op, request_id, false);
+	return batch_queue(b, cmd, s, op, request_id, slot, false);
 }
 
 int batch_add_acked(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
 		    uint64_t request_id)
 {
-	return batch_queue(b, cmd, s, op, request_id, true);
+	return batch_queue(b, cmd, s, op, request_id, 0, true);
 }
 
 uint64_t batch_acked_mark(const struct batch *b)

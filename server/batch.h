@@ -1,9 +1,9 @@
 /* batch.h: group commit — commands arriving while a Raft append is in flight share the next one.
  *
- * Each mutating request is packed as one Command and appended to the pending PeerEntry. While
- * fewer than a few entries are in flight the pending one is submitted at once; otherwise it waits
- * for the oldest to be applied and then goes as one entry (one append, one fsync) with everything
- * that arrived meanwhile. When an entry has been applied, each waiting session gets its reply, read
+ * Each mutating request is packed as one Command and appended to the pending PeerEntry. While no
+ * entry is in flight the pending one is submitted at once; otherwise it waits for the one in
+ * flight to be applied and then goes as one entry (one append, one fsync) with everything that
+ * arrived meanwhile. When an entry has been applied, each waiting session gets its reply, read
  * from the exactly-once table. libevent thread only.
  *
  * A CLEAR_REGION may be answered at submission instead (batch_add_acked(); session.c decides
@@ -32,10 +32,11 @@ struct batch *batch_new(struct server *srv);
 void batch_free(struct batch *b);
 
 /* Queues one command. With a session, the reply for (op, request id) goes to it once applied
- * (the session is referenced until then); without one the command is fire-and-forget (leases).
- * 0, or -ENOMEM / -ENOBUFS (pending entry full). */
+ * (the session is referenced until then), after session_write_ended(s, slot) (slot is the
+ * session's own value); without one the command is fire-and-forget (leases). 0, or -ENOMEM /
+ * -ENOBUFS (pending entry full). */
 int batch_add(struct batch *b, const Dmlog__Command *cmd, struct session *s, uint32_t op,
-	      uint64_t request_id);
+	      uint64_t request_id, uint8_t slot);
 
 /* Like batch_add() for a command whose success the caller has already answered: when its entry
  * is applied or fails, the session only gets session_release_acked() (no reply). */

@@ -78,7 +78,7 @@ static void lease_commit(struct lease *l, const char *node, bool lost)
 		cmd.body_case = DMLOG__COMMAND__BODY_LEASE;
 		cmd.lease = &nl;
 	}
-	rc = batch_add(l->srv->batch, &cmd, NULL, 0, 0);
+	rc = batch_add(l->srv->batch, &cmd, NULL, 0, 0, 0);
 	if (rc)
 		log_err("cannot commit node %s: %s node=%s", lost ? "loss" : "lease", strerror(-rc), node);
 }

@@ -185,7 +185,7 @@ static void announce(struct server *srv, uint64_t raft_id, const char *id, const
 	a.incarnation = incarnation;
 	cmd.body_case = DMLOG__COMMAND__BODY_ANNOUNCE;
 	cmd.announce = &a;
-	rc = batch_add(srv->batch, &cmd, NULL, 0, 0);
+	rc = batch_add(srv->batch, &cmd, NULL, 0, 0, 0);
 	if (rc)
 		log_err("cannot announce peer: %s raft_id=%llu", strerror(-rc),
 			(unsigned long long)raft_id);

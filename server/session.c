@@ -28,6 +28,7 @@
 #include "lease.h"
 #include "log.h"
 #include "opmap.h"
+#include "phash.h"
 #include "server.h"
 #include "tls.h"
 
@@ -38,6 +39,8 @@ enum session_state {
 	SESSION_CLOSING,   /* flushing a last reply, then closed */
 	SESSION_DEAD,      /* closed; kept until the last reference goes */
 };
+
+#define SESSION_WRITE_SLOTS 16
 
 struct session {
 	LIST_ENTRY(session) link;
@@ -50,8 +53,10 @@ struct session {
 	uint64_t serial;
 	uint64_t client_id;
 	unsigned refs;
-	unsigned in_flight;      /* writes not yet released (answered at commit, or early) */
-	unsigned acked_out;      /* of those, clears answered early and not yet committed */
+	unsigned in_flight;
+	/* Writes answered only at their commit and not yet committed, by instance (a hash of
+	 * uuid and luid picks the slot; two instances sharing one only cost a FLUSH a commit). */
+	unsigned uncommitted[SESSION_WRITE_SLOTS];
 	unsigned parked;         /* reads of this session waiting for the read lease */
 	uint64_t parked_mark;    /* the acked mark its last parked read waits for */
 	bool read_paused;
@@ -330,8 +335,6 @@ void session_release_acked(struct session *s)
 {
 	if (s->in_flight)
 		s->in_flight--;
-	if (s->acked_out)
-		s->acked_out--;
 	if (session_alive(s))
 		session_maybe_resume_reading(s);
 }
@@ -454,6 +457,18 @@ static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 	session_send(s, &m);
 }
 
+/* The uncommitted[] slot of the instance req names. */
+static uint8_t session_write_slot(const struct engine_req *req)
+{
+	return (uint8_t)(phash_bytes(req->uuid, strlen(req->uuid), req->luid) % SESSION_WRITE_SLOTS);
+}
+
+void session_write_ended(struct session *s, uint8_t slot)
+{
+	if (slot < SESSION_WRITE_SLOTS && s->uncommitted[slot])
+		s->uncommitted[slot]--;
+}
+
 static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, uint32_t op,
 			     const struct engine_req *req)
 {
@@ -508,17 +523,18 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	if (how == WRITE_EARLY)
 		rc = batch_add_acked(s->srv->batch, &cmd, s, op, cm->id);
 	else
-		rc = batch_add(s->srv->batch, &cmd, s, op, cm->id);
+		rc = batch_add(s->srv->batch, &cmd, s, op, cm->id, session_write_slot(req));
 	if (rc) {
 		session_reply_error(s, cm->id, rc, "server busy: commit queue full");
 		return;
 	}
 	s->in_flight++;
+	if (how == WRITE_COMMIT)
+		s->uncommitted[session_write_slot(req)]++;
 	if (how == WRITE_EARLY) {
 		Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 		struct opmap_reply store;
 
-		s->acked_out++;
 		s->srv->early_clears++;
 		m.id = cm->id;
 		opmap_reply(op, &dres, &store, &m);
@@ -668,15 +684,16 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 		session_reply_not_leader(s, cm->id);
 		return;
 	}
-	/* A FLUSH without marks changes nothing once every write sent before it on this
-	 * connection is committed: it is then answered like a read (under the read lease). The
-	 * kernel waits for each MARK's answer before its FLUSH, so that is its case. A client that
-	 * pipelines a MARK and the FLUSH behind it has the MARK still in a batch (answered at its
-	 * commit): the FLUSH is committed too, in that entry or a later one, so that its answer
-	 * never comes before the marks it covers are durable. Clears answered early do not
-	 * count: a FLUSH owes them no durability. */
+	/* A FLUSH without marks changes nothing once every write of its instance sent before it
+	 * on this connection is committed: it is then answered like a read (under the read
+	 * lease). The kernel waits for each MARK's answer before its FLUSH, so that is its case. A
+	 * client that pipelines a MARK and the FLUSH behind it has the MARK still in a batch
+	 * (answered at its commit): the FLUSH is committed too, in that entry or a later one, so
+	 * that its answer never comes before the marks it covers are durable. Clears answered
+	 * early do not count (a FLUSH owes them no durability), nor do other instances' writes
+	 * (a bridge relays many mirrors on one connection). */
 	if (!engine_op_is_read(op) &&
-	    !(op == ENGINE_FLUSH && req.nregions == 0 && s->in_flight == s->acked_out)) {
+	    !(op == ENGINE_FLUSH && req.nregions == 0 && s->uncommitted[session_write_slot(&req)] == 0)) {
 		session_write_op(s, cm, op, &req);
 		return;
 	}

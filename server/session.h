@@ -61,6 +61,10 @@ void session_reply_release_error(struct session *s, uint64_t id, int err, const 
  * stopping: the client is told "not leader" and retries where the leader is. */
 void session_reply_release_not_leader(struct session *s, uint64_t id);
 
+/* A write answered at its commit (batch_add() with this slot) was applied or dropped: a FLUSH
+ * without marks of its instance need no longer be committed for it. Called before its reply. */
+void session_write_ended(struct session *s, uint8_t slot);
+
 /* Ends a request that was answered at submission (batch_add_acked()) once its entry is applied
  * or dropped: counts it out of the session's in-flight requests. */
 void session_release_acked(struct session *s);

@@ -26,6 +26,7 @@
 #include "testmain.h"
 
 #define UUID "LVM-integrationtest0123456789abcdefABCDEF"
+#define UUID_OTHER "LVM-integrationtest0123456789abcdefOTHER0"
 #define LUID2 0xffff888000002000ull /* a second instance (node2's in the lease tests) */
 
 static char dir[256], certs[300], state[300];
@@ -922,8 +923,9 @@ END_TEST
 /* A FLUSH without marks is answered at once only when nothing it could cover is still being
  * committed. A client that pipelines MARK_REGION and the FLUSH behind it (the kernel never does;
  * libdmlog's async API lets anyone) must not get the FLUSH's answer before the mark is durable:
- * the answers come back MARK first, every time. A FLUSH behind clears answered early is still
- * answered at once (it owes them no durability), and one with nothing before it too. */
+ * the answers come back MARK first, every time. A FLUSH of another log behind that MARK, one
+ * behind clears answered early (it owes them no durability) and one with nothing before it
+ * are still answered at once. */
 START_TEST(a_flush_pipelined_behind_a_mark_is_answered_after_it)
 {
 	struct rawconn c;
@@ -951,6 +953,36 @@ START_TEST(a_flush_pipelined_behind_a_mark_is_answered_after_it)
 			dmlog__server_message__free_unpacked(r, NULL);
 		}
 		id += 2;
+	}
+	/* A FLUSH of another log (a bridge relays many mirrors on one connection) owes the
+	 * MARK still being committed nothing: it is answered at once, ahead of the MARK. (The
+	 * two logs fall in different slots of the session's per-instance count; were they to
+	 * share one, this FLUSH would be committed: correct, only slower.) */
+	{
+		struct op ctr = OP(DMLOG__CLIENT_MESSAGE__BODY_CTR);
+		struct op res = OP(DMLOG__CLIENT_MESSAGE__BODY_RESUME);
+		struct op flb = fl;
+
+		ctr.uuid = res.uuid = flb.uuid = UUID_OTHER;
+		ctr.args = "65536 clustered-core 16 nosync";
+		dmlog__server_message__free_unpacked(ok(&c, id++, ctr, DMLOG__SERVER_MESSAGE__BODY_CTR),
+						     NULL);
+		ok_done(&c, id++, res);
+		for (uint64_t i = 0; i < 20; i++) {
+			struct op mk = MARK(1000 + i);
+
+			ck_assert_int_eq(op_send(&c, id, &mk), 0);
+			ck_assert_int_eq(op_send(&c, id + 1, &flb), 0);
+			for (uint64_t k = 0; k < 2; k++) {
+				r = rawconn_recv(&c, 5000);
+				ck_assert_ptr_nonnull(r);
+				ck_assert_msg(r->id == id + 1 - k, "round %llu: the other log's FLUSH "
+					      "waited for this log's MARK", (unsigned long long)i);
+				ck_assert_int_eq(r->body_case, DMLOG__SERVER_MESSAGE__BODY_DONE);
+				dmlog__server_message__free_unpacked(r, NULL);
+			}
+			id += 2;
+		}
 	}
 	/* behind an early clear: answered like a read, the clear's answer first */
 	clr.n = 1;
