@@ -7,7 +7,8 @@
  *   bridge path=SOCKET [uuid=UUID] [args=CTR]
  *   tls port=P certs=DIR [node=NAME] [req=BYTES] [rep=BYTES]
  *   raw port=P certs=DIR [node=NAME] [uuid=UUID]
- *   etcd port=P */
+ *   etcd port=P
+ *   wake */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,13 +23,13 @@ int main(int argc, char **argv)
 	} modes[] = {
 		{"fsync", lat_fsync_main}, {"dmlog", lat_dmlog_main}, {"ctr", lat_ctr_main},
 		{"bridge", lat_bridge_main}, {"tls", lat_tls_main}, {"raw", lat_raw_main},
-		{"etcd", lat_etcd_main},
+		{"etcd", lat_etcd_main}, {"wake", lat_wake_main},
 	};
 
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; argc >= 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(argv[1], modes[i].mode) == 0)
 			return modes[i].fn(argc - 2, argv + 2);
-	fprintf(stderr, "usage: bench_lat fsync|dmlog|ctr|bridge|tls|raw|etcd key=value...\n");
+	fprintf(stderr, "usage: bench_lat fsync|dmlog|ctr|bridge|tls|raw|etcd|wake key=value...\n");
 	return 2;
 }

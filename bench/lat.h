@@ -35,4 +35,8 @@ int lat_raw_main(int argc, char **argv);
  * gateway on 127.0.0.1:P. */
 int lat_etcd_main(int argc, char **argv);
 
+/* wake: series wake_cross and wake_same, an eventfd round trip between two threads (two
+ * wake-ups) across CPUs and on one CPU (see lat_wake.c). */
+int lat_wake_main(int argc, char **argv);
+
 #endif /* DMLOG_BENCH_LAT_H */

@@ -91,6 +91,7 @@ cleanup() {
 	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
 	[ -n "${WATCHDOG:-}" ] && kill "$WATCHDOG" 2>/dev/null
 	rm -rf "$WORK"
+	[ -n "${MEMWORK:-}" ] && rm -rf "$MEMWORK"
 }
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
@@ -211,11 +212,12 @@ wait_port() { # wait_port PORT SECONDS PID: until something accepts on PORT (PID
 }
 
 # start_dmlogd NAME ID RAFT_ID PORT RAFT_PORT [extra args...]: state in $WORK/NAME.
+# State goes under $STATE_ROOT when set (the tmpfs group), else under $WORK.
 start_dmlogd() {
-	local name=$1 id=$2 rid=$3 port=$4 rport=$5
+	local name=$1 id=$2 rid=$3 port=$4 rport=$5 root=${STATE_ROOT:-$WORK}
 	shift 5
-	mkdir -p "$WORK/$name"
-	"$DMLOGD" --listen="127.0.0.1:$port" --raft-address="127.0.0.1:$rport" --state-dir="$WORK/$name" \
+	mkdir -p "$root/$name"
+	"$DMLOGD" --listen="127.0.0.1:$port" --raft-address="127.0.0.1:$rport" --state-dir="$root/$name" \
 		--id="$id" --raft-id="$rid" --ca-file="$CERTS/ca.crt" --cert-file="$CERTS/peer-$id.crt" \
 		--key-file="$CERTS/peer-$id.key" --log-level=notice "$@" 2>"$OUT/logs/dmlogd-$name.log" &
 	PIDS+=($!)
@@ -228,23 +230,41 @@ start_dmlogd solo dmlogd1 1 "$SOLO_PORT" "$(free_port)"
 wait_port "$SOLO_PORT" 20 "$PID_solo" || { tail "$OUT/logs/dmlogd-solo.log"; echo "run.sh: standalone dmlogd did not start" >&2; exit 1; }
 log "standalone dmlogd pid $PID_solo on 127.0.0.1:$SOLO_PORT, state on $(stat -f -c %T "$WORK") ($(df --output=source "$WORK" | tail -n 1))"
 
-GROUP_SERVERS=''
-if [ -z "${NA[group]:-}" ]; then
-	gp=() grp=()
+# start_group PREFIX: three peers named PREFIX1..3; their client addresses in GROUP_STARTED
+# (empty when one did not start).
+start_group() {
+	local gp=() grp=() i j peers ok=1 p
 	for i in 1 2 3; do gp+=("$(free_port)"); grp+=("$(free_port)"); done
 	for i in 0 1 2; do
 		peers=''
 		for j in 0 1 2; do [ $j = $i ] || peers+="${peers:+,}$((j + 1))@127.0.0.1:${grp[$j]}"; done
-		start_dmlogd "peer$((i + 1))" "dmlogd$((i + 1))" $((i + 1)) "${gp[$i]}" "${grp[$i]}" --peers="$peers"
+		start_dmlogd "$1$((i + 1))" "dmlogd$((i + 1))" $((i + 1)) "${gp[$i]}" "${grp[$i]}" --peers="$peers"
 	done
-	ok=1
-	for i in 1 2 3; do eval "p=\$PID_peer$i"; wait_port "${gp[$((i - 1))]}" 20 "$p" || ok=0; done
-	if [ $ok = 1 ]; then
-		GROUP_SERVERS="127.0.0.1:${gp[0]},127.0.0.1:${gp[1]},127.0.0.1:${gp[2]}"
+	for i in 1 2 3; do eval "p=\$PID_$1$i"; wait_port "${gp[$((i - 1))]}" 20 "$p" || ok=0; done
+	GROUP_STARTED=''
+	[ $ok = 1 ] && GROUP_STARTED="127.0.0.1:${gp[0]},127.0.0.1:${gp[1]},127.0.0.1:${gp[2]}"
+	return 0
+}
+GROUP_SERVERS=''
+if [ -z "${NA[group]:-}" ]; then
+	start_group peer
+	GROUP_SERVERS=$GROUP_STARTED
+	if [ -n "$GROUP_SERVERS" ]; then
 		log "3-peer group on $GROUP_SERVERS"
 	else
 		NA[group]="a 3-peer group did not start (see $OUT/logs/dmlogd-peer*.log)"
 	fi
+fi
+# The same group with its state on tmpfs, for the latency rounds only: a commit with no disk
+# in it, so that the table tells the software path (TLS, relays, hand-offs) from the disk.
+MEM_SERVERS=''
+if [ -z "${NA[group]:-}" ] && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+	MEMWORK=$(mktemp -d /dev/shm/dmlog-bench.XXXXXX)
+	STATE_ROOT=$MEMWORK start_group mpeer
+	MEM_SERVERS=$GROUP_STARTED
+	[ -n "$MEM_SERVERS" ] || NA[gmem]="the tmpfs group did not start (see $OUT/logs/dmlogd-mpeer*.log)"
+else
+	NA[gmem]="no tmpfs at /dev/shm, or no group"
 fi
 
 # start_bridge NAME SERVERS NODE: dmlog-bridge on dgram:$WORK/NAME.sock
@@ -362,6 +382,8 @@ agents=("fsync=$B/bench_lat fsync dir=$WORK"
 	"raw=$B/bench_lat raw port=$SOLO_PORT certs=$CERTS node=node4 uuid=LVM-bench-raw-0123456789abcdef")
 [ -n "$GROUP_SERVERS" ] && agents+=("fsync3=$B/bench_lat fsync dir=$WORK peers=3")
 [ -n "$GROUP_SERVERS" ] && agents+=("group=$B/bench_lat dmlog servers=$GROUP_SERVERS certs=$CERTS node=node1 uuid=LVM-bench-group-0123456789abcdef")
+[ -n "$MEM_SERVERS" ] && agents+=("gmem=$B/bench_lat dmlog servers=$MEM_SERVERS certs=$CERTS node=node1 uuid=LVM-bench-gmem-0123456789abcdef")
+agents+=("wake=$B/bench_lat wake")
 [ -z "${NA[bridge]:-}" ] && agents+=("bsolo=$B/bench_lat bridge path=$WORK/bsolo.sock uuid=LVM-bench-bsolo-0123456789abcdef")
 [ -z "${NA[bridge]:-}" ] && [ -n "$GROUP_SERVERS" ] && [ -z "${NA[bgroup]:-}" ] &&
 	agents+=("bgroup=$B/bench_lat bridge path=$WORK/bgroup.sock uuid=LVM-bench-bgroup-0123456789abcdef")
@@ -371,6 +393,7 @@ log "latency: ${#agents[@]} agents, $ROUNDS rounds of $PER"
 timeout "$(bound 300)" "$B/bench_rounds" -n "$ROUNDS" -r "$PER" -w 50 -b "$(bound 240)" -s 120 \
 	-o "$OUT/samples" "${agents[@]}" >"$WORK/rounds.out" 2>"$OUT/logs/rounds.log" || log "bench_rounds failed"
 cp "$WORK/rounds.out" "$OUT/rounds.txt"
+for i in 1 2 3; do eval "p=\${PID_mpeer$i:-}"; [ -z "$p" ] || stop_pid "$p"; done
 while read -r kind name a b c d e; do
 	case $kind in
 	series) R[$name.n]=$a R[$name.p50]=$b R[$name.p90]=$c R[$name.p99]=$d ;;
@@ -552,6 +575,8 @@ row "standalone dmlogd, bare TLS client: IN_SYNC" raw.raw_insync
 row "3 peers, libdmlog: MARK then FLUSH" group.markflush group
 row "3 peers, libdmlog: FLUSH carrying mark" group.iflush group
 row "3 peers, libdmlog: IN_SYNC" group.insync group
+row "3 peers on tmpfs (no disk): MARK then FLUSH" gmem.markflush gmem
+row "3 peers on tmpfs (no disk): FLUSH carrying mark" gmem.iflush gmem
 row "bridge -> standalone: MARK then FLUSH (kernel view)" bsolo.markflush bridge
 row "bridge -> standalone: FLUSH carrying mark" bsolo.iflush bridge
 row "bridge -> standalone: IN_SYNC" bsolo.insync bridge
@@ -561,6 +586,8 @@ row "bridge -> 3 peers: IN_SYNC" bgroup.insync group
 row "bare TLS echo, IN_SYNC frame sizes" tls.tls_echo
 row "corosync CPG agreed: send -> own delivery" cpg.cpg_agreed cpg
 row "etcd 3 members: put (HTTP/1.1 keep-alive)" etcd.etcd_put etcd
+row "thread wake-up round trip (eventfd), across CPUs" wake.wake_cross
+row "thread wake-up round trip (eventfd), on one CPU" wake.wake_same
 echo
 echo "throughput: 64 writers over 16 logs, 4 node connections (async API), ${TPUT_S} s per run"
 printf "  %-50s %12s %9s %9s %9s %8s\n" "run" "marks/s" "p50 us" "p99 us" "max us" "retries"
@@ -653,6 +680,11 @@ done
 p50=$(num raw.raw_insync.p50)
 printf "  (info)   standalone IN_SYNC from a bare TLS client p50 %s us = %s x the echo: dmlogd's own share; the rest is libdmlog's\n" \
 	"${p50:-n/a}" "$(ratio "$p50" "$T50")"
+p50=$(num group.iflush.p50) m50=$(num gmem.iflush.p50) f50=$(num fsync3.fsync3_2nd.p50)
+printf "  (info)   3 peers FLUSH carrying mark p50: %s us on disk, %s us with the state on tmpfs (the software path alone); the majority of 3 fsyncs on this disk: %s us\n" \
+	"${p50:-n/a}" "${m50:-n/a}" "${f50:-n/a}"
+printf "  (info)   a wake-up round trip between two threads: %s us across CPUs, %s us on one CPU; a 3-peer commit waits for 7 wake-ups in a row (client, dmlogd's raft thread, follower, disk completion, leader, libevent thread, client)\n" \
+	"$(num wake.wake_cross.p50)" "$(num wake.wake_same.p50)"
 for k in tput_group:"3 peers" tput_solo:"standalone" tput_group_b8:"3 peers, 8 regions per cycle"; do
 	v=${R[${k%%:*}.marks_per_s]:-}
 	verdict "$(le 100000 "$v")" ">= 100,000 region marks/s with 64 writers (${k#*:}): ${v:-n/a} marks/s"
