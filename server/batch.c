@@ -22,7 +22,7 @@
 
 /* Entries handed to Raft and not yet applied: one. Whatever arrives while it is in flight
  * shares the next entry (group commit). Measured with bench_tput against 3 peers on one disk
- * (bench/README.md, "One entry in flight"), one in flight beats two, four or eight at every
+ * (bench/README.md, "Where a commit's time goes"), one in flight beats two, four or eight at every
  * load tried: at 16 writers 20,000 against 14,000-16,000 durable marks/s with a lower p50 and
  * p99, at 64 writers 44,000-50,000 against 40,000. libraft writes one append at a time anyway,
  * so more entries in flight only meant more, smaller disk writes and peer messages for the
@@ -133,14 +133,15 @@ static void entry_fail(struct batch *b, struct batch_entry *e, int err, const ch
 
 		if (!s)
 			continue;
-		if (!e->w[i].acked)
-			session_write_ended(s, e->w[i].slot);
-		if (e->w[i].acked)
+		if (e->w[i].acked) {
 			session_release_acked(s);
-		else if (err == -EAGAIN || err == -ESHUTDOWN)
-			session_reply_release_not_leader(s, e->w[i].request_id);
-		else
-			session_reply_release_error(s, e->w[i].request_id, err, msg);
+		} else {
+			session_write_ended(s, e->w[i].slot);
+			if (err == -EAGAIN || err == -ESHUTDOWN)
+				session_reply_release_not_leader(s, e->w[i].request_id);
+			else
+				session_reply_release_error(s, e->w[i].request_id, err, msg);
+		}
 		session_unref(s);
 	}
 	entry_ended(b, e);

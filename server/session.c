@@ -478,6 +478,7 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	struct dedup_result dres;
 	struct engine_res res;
 	enum { WRITE_COMMIT, WRITE_KNOWN, WRITE_BAD, WRITE_EARLY } how = WRITE_COMMIT;
+	uint8_t slot = session_write_slot(req);
 	int rc;
 
 	/* One look at the applied state decides (under one lock):
@@ -523,14 +524,14 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	if (how == WRITE_EARLY)
 		rc = batch_add_acked(s->srv->batch, &cmd, s, op, cm->id);
 	else
-		rc = batch_add(s->srv->batch, &cmd, s, op, cm->id, session_write_slot(req));
+		rc = batch_add(s->srv->batch, &cmd, s, op, cm->id, slot);
 	if (rc) {
 		session_reply_error(s, cm->id, rc, "server busy: commit queue full");
 		return;
 	}
 	s->in_flight++;
 	if (how == WRITE_COMMIT)
-		s->uncommitted[session_write_slot(req)]++;
+		s->uncommitted[slot]++;
 	if (how == WRITE_EARLY) {
 		Dmlog__ServerMessage m = DMLOG__SERVER_MESSAGE__INIT;
 		struct opmap_reply store;
@@ -692,8 +693,8 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 	 * that its answer never comes before the marks it covers are durable. Clears answered
 	 * early do not count (a FLUSH owes them no durability), nor do other instances' writes
 	 * (a bridge relays many mirrors on one connection). */
-	if (!engine_op_is_read(op) &&
-	    !(op == ENGINE_FLUSH && req.nregions == 0 && s->uncommitted[session_write_slot(&req)] == 0)) {
+	if (!engine_op_is_read(op) && !(op == ENGINE_FLUSH && req.nregions == 0 &&
+					 s->uncommitted[session_write_slot(&req)] == 0)) {
 		session_write_op(s, cm, op, &req);
 		return;
 	}
