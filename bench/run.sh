@@ -685,7 +685,9 @@ printf "  (info)   3 peers FLUSH carrying mark p50: %s us on disk, %s us with th
 	"${p50:-n/a}" "${m50:-n/a}" "${f50:-n/a}"
 printf "  (info)   a wake-up round trip between two threads: %s us across CPUs, %s us on one CPU; a 3-peer commit waits for 7 wake-ups in a row (client, dmlogd's raft thread, follower, disk completion, leader, libevent thread, client)\n" \
 	"$(num wake.wake_cross.p50)" "$(num wake.wake_same.p50)"
-for k in tput_group:"3 peers" tput_solo:"standalone" tput_group_b8:"3 peers, 8 regions per cycle"; do
+for k in tput_group:"3 peers, MARK+FLUSH" tput_group_if:"3 peers, FLUSH carrying the mark" \
+	tput_solo:"standalone, MARK+FLUSH" tput_solo_if:"standalone, FLUSH carrying the mark" \
+	tput_group_b8:"3 peers, 8 regions per cycle"; do
 	v=${R[${k%%:*}.marks_per_s]:-}
 	verdict "$(le 100000 "$v")" ">= 100,000 region marks/s with 64 writers (${k#*:}): ${v:-n/a} marks/s"
 done
