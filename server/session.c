@@ -441,16 +441,15 @@ static void session_read_op(struct session *s, const Dmlog__ClientMessage *cm,
 	 * than an answer it got here. */
 	feed_drain(s->srv->feed);
 	fsm_lock(s->srv->fsm);
-	if (engine_out_of_range(fsm_engine(s->srv->fsm), req, &res)) {
-		fsm_unlock(s->srv->fsm);
-		session_reject(s, cm->id, res.error, res.errmsg); /* see session_write_op() */
-		return;
-	}
 	if (engine_op_is_read(req->op))
 		engine_read(fsm_engine(s->srv->fsm), req, &res);
 	else
 		engine_check(fsm_engine(s->srv->fsm), req, &res);
 	fsm_unlock(s->srv->fsm);
+	if (res.out_of_range) {
+		session_reject(s, cm->id, res.error, res.errmsg); /* see session_write_op() */
+		return;
+	}
 	opmap_result(&res, &dres);
 	m.id = cm->id;
 	opmap_reply(req->op, &dres, &store, &m);
@@ -469,8 +468,10 @@ void session_write_ended(struct session *s, uint8_t slot)
 		s->uncommitted[slot]--;
 }
 
+/* A write (or a FLUSH without marks that must be committed); slot is its instance's
+ * uncommitted[] slot. */
 static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, uint32_t op,
-			     const struct engine_req *req)
+			     const struct engine_req *req, uint8_t slot)
 {
 	Dmlog__Command cmd = DMLOG__COMMAND__INIT;
 	Dmlog__NodeOp nop = DMLOG__NODE_OP__INIT;
@@ -478,7 +479,6 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	struct dedup_result dres;
 	struct engine_res res;
 	enum { WRITE_COMMIT, WRITE_KNOWN, WRITE_BAD, WRITE_EARLY } how = WRITE_COMMIT;
-	uint8_t slot = session_write_slot(req);
 	int rc;
 
 	/* One look at the applied state decides (under one lock):
@@ -491,18 +491,21 @@ static void session_write_op(struct session *s, const Dmlog__ClientMessage *cm, 
 	 *   before its commit (early_clear_ack; batch.h says why a lost clear is harmless): a
 	 *   clear that passes cannot fail when applied unless this node's own instance is
 	 *   destroyed or lost first, and then its marks go anyway. One that fails the checks
-	 *   takes the committed path and gets the applied answer. */
+	 *   takes the committed path and gets the applied answer. engine_check() checks the
+	 *   ranges too, so such a clear needs no engine_out_of_range() of its own. */
 	fsm_lock(s->srv->fsm);
 	if (fsm_result(s->srv->fsm, s->id.name, s->client_id, cm->id, &dres)) {
 		how = WRITE_KNOWN;
-	} else if (engine_out_of_range(e, req, &res)) {
-		how = WRITE_BAD;
 	} else if (op == ENGINE_CLEAR_REGION && s->srv->lim.early_clear_ack) {
 		engine_check(e, req, &res);
-		if (res.error == 0) {
+		if (res.out_of_range) {
+			how = WRITE_BAD;
+		} else if (res.error == 0) {
 			opmap_result(&res, &dres);
 			how = WRITE_EARLY;
 		}
+	} else if (engine_out_of_range(e, req, &res)) {
+		how = WRITE_BAD;
 	}
 	fsm_unlock(s->srv->fsm);
 	if (how == WRITE_KNOWN) {
@@ -693,10 +696,13 @@ static void session_ulog(struct session *s, const Dmlog__ClientMessage *cm, bool
 	 * that its answer never comes before the marks it covers are durable. Clears answered
 	 * early do not count (a FLUSH owes them no durability), nor do other instances' writes
 	 * (a bridge relays many mirrors on one connection). */
-	if (!engine_op_is_read(op) && !(op == ENGINE_FLUSH && req.nregions == 0 &&
-					 s->uncommitted[session_write_slot(&req)] == 0)) {
-		session_write_op(s, cm, op, &req);
-		return;
+	if (!engine_op_is_read(op)) {
+		uint8_t slot = session_write_slot(&req);
+
+		if (!(op == ENGINE_FLUSH && req.nregions == 0 && s->uncommitted[slot] == 0)) {
+			session_write_op(s, cm, op, &req, slot);
+			return;
+		}
 	}
 	/* IS_CLEAN is the one log read a clear changes: it waits for the clears answered early
 	 * (session_write_op()) before it to be applied. */

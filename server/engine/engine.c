@@ -182,9 +182,11 @@ static bool op_allowed_when_lost(uint32_t op)
 
 static int check_region(const struct inst *in, uint64_t r, struct engine_res *res)
 {
-	if (r >= in->region_count)
+	if (r >= in->region_count) {
+		res->out_of_range = true;
 		return engine_fail(res, -EINVAL, "region %llu out of range (%llu regions)",
 				   (unsigned long long)r, (unsigned long long)in->region_count);
+	}
 	return 0;
 }
 
@@ -280,6 +282,7 @@ static void finish(struct engine_res *res, int err)
 	} else {
 		res->error = 0;
 		res->errmsg[0] = '\0';
+		res->out_of_range = false;
 	}
 }
 
@@ -370,7 +373,7 @@ bool engine_out_of_range(const struct engine *e, const struct engine_req *req,
 	default:
 		break;
 	}
-	if (!res->errmsg[0])
+	if (!res->out_of_range)
 		return false;
 	res->error = -EINVAL;
 	return true;

@@ -205,6 +205,7 @@ struct engine_res {
 	uint64_t value;               /* GET_REGION_SIZE, GET_SYNC_COUNT, GET_RESYNC_WORK region, hint */
 	char text[ENGINE_TEXT_MAX];   /* CTR device, STATUS_INFO, STATUS_TABLE (NUL-terminated) */
 	char errmsg[128];             /* on error: what was wrong, for logs and clients */
+	bool out_of_range;            /* the error is a region at or beyond region_count */
 };
 
 struct engine;

@@ -889,6 +889,7 @@ static void clears_keep_read_your_writes(bool early)
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(op_errno(r), -EINVAL);
 	dmlog__server_message__free_unpacked(r, NULL);
+	ck_assert_msg(rawconn_closed(&c, 5000), "connection kept after a clear out of range");
 	ck_assert_uint_eq(dump_value("early_clears"), early ? 100 : 0);
 	rawconn_close(&a);
 	rawconn_close(&c);

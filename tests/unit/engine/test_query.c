@@ -313,11 +313,36 @@ START_TEST(out_of_range_regions_are_found_per_instance)
 		req.regions[2] = 5000;
 		ck_assert_msg(engine_out_of_range(e, &req, &res), "op %u: third region", lists[i]);
 		ck_assert_str_eq(res.errmsg, "region 5000 out of range (1024 regions)");
-		/* the same words as engine_apply()'s answer */
+		/* the same words as engine_apply()'s answer, which says what kind of error it is */
 		engine_apply(before, &req, &applied);
 		ck_assert_int_eq(applied.error, res.error);
 		ck_assert_str_eq(applied.errmsg, res.errmsg);
+		ck_assert(applied.out_of_range);
 	}
+	/* engine_read() and engine_check() mark a range error the same way (dmlogd's read and
+	 * early-clear paths rely on it instead of a second look), and no other error */
+	req = fx_req(ENGINE_IN_SYNC, "a", U, 1);
+	req.region = 2048;
+	engine_read(e, &req, &res);
+	ck_assert_int_eq(res.error, -EINVAL);
+	ck_assert(res.out_of_range);
+	req.region = 2047;
+	engine_read(e, &req, &res);
+	ck_assert(!res.out_of_range);
+	req = fx_req(ENGINE_IN_SYNC, "a", U, 3); /* no such instance: -EINVAL, not a range */
+	req.region = 2048;
+	engine_read(e, &req, &res);
+	ck_assert_int_eq(res.error, -EINVAL);
+	ck_assert(!res.out_of_range);
+	req = fx_req(ENGINE_CLEAR_REGION, "b", U, 2);
+	req.nregions = 1;
+	req.regions[0] = 1024;
+	engine_check(e, &req, &res);
+	ck_assert(res.out_of_range);
+	req.regions[0] = 1023;
+	engine_check(e, &req, &res);
+	ck_assert_int_eq(res.error, 0);
+	ck_assert(!res.out_of_range);
 	ck_assert_msg(fx_state_equal(e, before), "engine_out_of_range changed the state");
 	/* Not its business: ops without regions, a CTR, an unknown instance, node or log. */
 	req = fx_req(ENGINE_GET_SYNC_COUNT, "a", U, 1);
