@@ -73,13 +73,20 @@ ip link set lo up
 check "the writer completes once the link is back" wait_writer 60
 note "writer finished $(since $_t0)s after the cut"
 check "leg a holds the data" leg_has un a /tmp/pb 8192
-# dmlogd declared the node lost (silent past its 10 s lease): the bridge's next request got
-# -ESTALE, the kernel reconnected, and the bridge refreshed the mirror so that it resyncs the
-# regions the loss took out of sync (see guest-bridge-restart.sh D).
+# dmlogd declared the node lost (silent past its 10 s lease): the bridge learns it from the
+# -ESTALE answer to the kernel's next log request, the kernel reconnects, and the bridge
+# refreshes the mirror so that it resyncs the regions the loss took out of sync (see
+# guest-bridge-restart.sh D). A mirror with no I/O sends no request (and needs no refresh until
+# it does): when the writer's last requests were answered before the loss, that next request
+# is this read's IN_SYNC.
 if grep -q 'node lease expired' /tmp/dmlogd-d2.log; then
 	note "dmlogd declared the node lost during the cut"
-	check "the bridge refreshed the mirror after the reconnect" \
+	timeout 30 dd if=/dev/mapper/un of=/dev/null bs=4096 count=1 skip=7 iflag=direct \
+		>/dev/null 2>&1 &
+	_rd=$!
+	check "the bridge refreshed the mirror after the reconnect (at the next I/O)" \
 		wait_log /tmp/bridge-main.log 'mirror refreshed' 40
+	wait $_rd 2>/dev/null || true
 fi
 check "no reply was too large for the kernel" no_dmesg 'Insufficient space'
 check "$NREG/$NREG after B" wait_sync un $NREG 30
