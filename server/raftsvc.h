@@ -210,6 +210,8 @@ struct raftsvc_status {
 	uint64_t last_applied;
 	uint64_t snapshots_taken;     /* snapshots taken and written to disk since start */
 	uint64_t restores;            /* fsm restores since start (at start, or installed) */
+	uint64_t installs_held;       /* snapshots sent by the leader held back while this server
+				       * wrote its own (see raftsvc_hold.c) */
 	bool serving;                 /* = raftsvc_is_leader(): leader with its barrier applied */
 	bool failed;                  /* the service failed (on_fatal) */
 	uint64_t lease_until_ms;      /* CLOCK_MONOTONIC ms until which the read lease holds */

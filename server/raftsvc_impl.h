@@ -32,6 +32,7 @@
 #include "raftsvc.h"
 
 struct event;
+struct raftsvc_held;
 
 #define RAFTSVC_ERRMSG_SIZE 256
 
@@ -142,6 +143,13 @@ struct raftsvc {
 	unsigned n_lease;
 	uint64_t snapshots;
 	uint64_t restores;
+	/* raftsvc_hold.c: libraft's io->start and receive callback, and the InstallSnapshot
+	 * messages held while a snapshot is being taken (a FIFO) */
+	int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+			raft_io_recv_cb recv);
+	raft_io_recv_cb raft_recv;
+	struct raftsvc_held *held_head, *held_tail;
+	uint64_t installs_held;
 	bool failed;                 /* fatal: fail_err, fail_index, fail_msg */
 	int fail_err;
 	uint64_t fail_index;         /* entries from this index on were not applied */
@@ -207,6 +215,15 @@ int raftsvc_member_authorize(void *arg, const struct peer_info *who, char *why, 
 void raftsvc_member_seen(void *arg, const struct peer_info *who);
 /* Caller thread, before raft starts: reads or makes the data directory's incarnation. */
 int raftsvc_member_incarnation(struct raftsvc *s, char *errmsg, size_t errlen);
+
+/* raftsvc_hold.c */
+/* Raft thread, after raft_uv_init(): routes received messages through the hold. */
+void raftsvc_hold_wrap(struct raftsvc *s);
+/* Raft thread, after every loop iteration: hands held messages to libraft once no snapshot is
+ * being taken. */
+void raftsvc_hold_release(struct raftsvc *s);
+/* Raft thread, when raft closes: frees the held messages. */
+void raftsvc_hold_drop(struct raftsvc *s);
 
 /* raftsvc_fsm.c */
 #define RAFTSVC_FSM_HEADER 8

@@ -147,6 +147,7 @@ void raftsvc_loop_publish(struct raftsvc *s)
 	if (leader_address)
 		snprintf(st.leader_address, sizeof(st.leader_address), "%s", leader_address);
 	st.snapshots_taken = s->snapshots;
+	st.installs_held = s->installs_held;
 	st.restores = s->restores;
 	st.serving = s->ready && state == RAFT_LEADER && !s->failed && !s->transferring &&
 		     raft_transferee(&s->raft) == 0;
@@ -215,6 +216,7 @@ static void loop_check_cb(uv_check_t *h)
 
 	if (!s->raft_started || s->raft_closing)
 		return;
+	raftsvc_hold_release(s);
 	state = raft_state(&s->raft);
 	if (state == RAFT_UNAVAILABLE && !s->failed)
 		raftsvc_loop_fail(s, -EIO, 0, "raft: unavailable: %s", raft_errmsg(&s->raft));
@@ -361,6 +363,7 @@ static void loop_close_raft(struct raftsvc *s)
 	uv_check_stop(&s->check);
 	if (s->raft_started)
 		raftsvc_lease_stop(s);
+	raftsvc_hold_drop(s);
 	raft_close(&s->raft, loop_raft_closed);
 }
 
@@ -473,6 +476,7 @@ static int loop_open(struct raftsvc *s)
 		loop_drop_transport(s);
 		return rv;
 	}
+	raftsvc_hold_wrap(s);
 	raftsvc_fsm_init(s);
 	rv = raft_init(&s->raft, &s->io, &s->fsm, s->cfg.id, s->address);
 	if (rv != 0) {
