@@ -226,6 +226,13 @@ static int transport_connect(struct raft_uv_transport *t, struct raft_uv_connect
 	char host[PEER_WIRE_ADDRESS_MAX], port[8];
 	bool tls;
 
+	/* libraft 0.22 may still ask for a connection while it closes, and even from a retry timer
+	 * after its close callback, when peer_transport_free() has run (impl NULL). A connection
+	 * made then would outlive the transport: refused. */
+	if (!pt || pt->closing) {
+		snprintf(t->errmsg, sizeof(t->errmsg), "peer transport: closed");
+		return RAFT_CANCELED;
+	}
 	pthread_mutex_lock(&pt->ctx_lock);
 	tls = pt->client_ctx != NULL;
 	pthread_mutex_unlock(&pt->ctx_lock);

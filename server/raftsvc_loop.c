@@ -315,6 +315,19 @@ static void loop_handle_closed(uv_handle_t *h)
 	(void)h;
 }
 
+/* Once raft is closed, every handle of libraft's should be closed too. libraft 0.22 can leave a
+ * connection client behind (it asks the transport for connections during raft_close() and
+ * after), whose retry timer would keep the loop running, and the thread with it, for ever: such
+ * a leftover is closed here. Its memory stays libraft's (never freed). */
+static void loop_close_leftover(uv_handle_t *h, void *arg)
+{
+	struct raftsvc *s = arg;
+
+	if (h == (uv_handle_t *)&s->async || h == (uv_handle_t *)&s->check || uv_is_closing(h))
+		return;
+	uv_close(h, NULL);
+}
+
 /* Closes the async and check handles: the loop ends once they are closed. */
 static void loop_close_handles(struct raftsvc *s)
 {
@@ -325,6 +338,8 @@ static void loop_close_handles(struct raftsvc *s)
 		uv_close((uv_handle_t *)&s->async, loop_handle_closed);
 	if (!uv_is_closing((uv_handle_t *)&s->check))
 		uv_close((uv_handle_t *)&s->check, loop_handle_closed);
+	if (s->raft_closed)
+		uv_walk(&s->loop, loop_close_leftover, s);
 }
 
 static void loop_fail_inflight(struct raftsvc *s)
