@@ -536,12 +536,17 @@ static int loop_open(struct raftsvc *s)
 	rv = raft_start(&s->raft);
 	s->in_start = false;
 	if (rv != 0) {
+		/* libraft reports a transport that cannot listen as a bare "I/O error"; the
+		 * transport's own message says which address and why. */
+		const char *why = s->raft.errmsg[0] ? s->raft.errmsg : raft_strerror(rv);
+		const char *tmsg = s->transport.errmsg;
+
 		if (s->failed)
 			loop_start_failed(s, "raftsvc: start %s: %s", s->data_dir, s->fail_msg);
+		else if (tmsg[0] && !strstr(why, tmsg))
+			loop_start_failed(s, "raftsvc: start %s: %s (%s)", s->data_dir, why, tmsg);
 		else
-			loop_start_failed(s, "raftsvc: start %s: %s", s->data_dir,
-					  s->raft.errmsg[0] ? s->raft.errmsg :
-					  raft_strerror(rv));
+			loop_start_failed(s, "raftsvc: start %s: %s", s->data_dir, why);
 		loop_close_raft(s);
 		return rv;
 	}

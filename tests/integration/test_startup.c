@@ -279,6 +279,7 @@ END_TEST
 
 START_TEST(raft_address_in_use_exits_5)
 {
+	char needle[64];
 	int fd;
 
 	write_ini("dmlogd1");
@@ -286,6 +287,9 @@ START_TEST(raft_address_in_use_exits_5)
 	ck_assert_int_eq(exit_status(NULL), EXIT_RAFT);
 	close(fd);
 	assert_logged("cannot start: raft", r.state);
+	/* Which address, and why (libraft itself says only "I/O error"). */
+	snprintf(needle, sizeof(needle), "listen 127.0.0.1:%d", r.raft_port);
+	assert_logged(needle, "in use");
 }
 END_TEST
 
