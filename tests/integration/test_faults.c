@@ -1010,6 +1010,7 @@ START_TEST(idle_bridge_keeps_its_node_across_a_failover)
 	struct fake_kernel *fk;
 	char err[256];
 	int leader, f, g;
+	uint64_t t_kill;
 
 	proxy_start(false);
 	leader = three_peers_start(lease);
@@ -1039,7 +1040,16 @@ START_TEST(idle_bridge_keeps_its_node_across_a_failover)
 	ck_assert_int_eq(tcp_proxy_set(proxy, route_of(f, g), TCP_PROXY_BOTH, TCP_PROXY_BLACKHOLE,
 				       0), 0);
 	dmlogd_stop(&P[leader].d, SIGKILL);
-	ck_assert_int_eq(agreed_leader((1u << f) | (1u << g), 15000), g);
+	/* G wins only through F's answers, which libraft sends to the address G announced in its
+	 * handshake (not through the proxy) while F's own requests to G go to the proxied one; a
+	 * libraft client follows the last address used, so each switch drops the other connection
+	 * and an answer can be lost to F's next campaign. G led 0.46-1.08 s after the kill in 25
+	 * runs here with both CPUs busy (median 0.64 s); one CI run (a VM test running beside it)
+	 * saw no leader within 15 s, cause not pinned down: the bound is wide. */
+	t_kill = checker_now_us();
+	ck_assert_int_eq(agreed_leader((1u << f) | (1u << g), 40000), g);
+	fprintf(stderr, "idle: dmlogd%d leads %.0f ms after the kill\n", g + 1,
+		(checker_now_us() - t_kill) / 1000.0);
 	ck_assert_int_eq(tcp_proxy_set(proxy, route_of(f, g), TCP_PROXY_BOTH, TCP_PROXY_PASS, 0),
 			 0);
 	usleep(5000 * 1000); /* the node lease and then some: only keepalives flow */

@@ -565,8 +565,11 @@ START_TEST(test_snapshot_sent_while_one_is_written)
 		total += 40;
 		converge(7, total);
 		raftsvc_status(g.v[b].s, &st);
-		if (st.installs_held > 0 && after < 0)
+		if (st.installs_held > 0 && after < 0) {
 			after = round + 2;
+			fprintf(stderr, "snapshot hold: first install held in round %d of 30\n",
+				round + 1);
+		}
 	}
 	ck_assert_msg(st.installs_held > 0, "no install reached the follower while it wrote a "
 		      "snapshot in %d rounds", round);
