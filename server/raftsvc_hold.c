@@ -1,4 +1,4 @@
-/* raftsvc_hold.c: InstallSnapshot messages wait while this server writes a snapshot of its own.
+/* raftsvc_hold.c: an InstallSnapshot waits while this server writes a snapshot of its own.
  *
  * libraft 0.22's compatibility layer (the raft_io path we use) crashes when an InstallSnapshot
  * arrives while the server is taking a snapshot: it parks the install until the take is written,
@@ -7,13 +7,14 @@
  * snapshot_trailing entries behind while it reaches its own snapshot_threshold gets there.
  *
  * So the install never reaches libraft during that window. io->start is wrapped so that received
- * messages pass through raftsvc_hold_recv(): an InstallSnapshot that arrives while
+ * messages pass through hold_recv(): an InstallSnapshot that arrives while
  * raft.legacy.snapshot_taking is set (libraft sets it once the take's write is queued and clears
- * it in the write's callback) is copied, with its sender's address (libuv frees that with the
- * connection), and handed to libraft by raftsvc_hold_release() after the take completed, in
- * arrival order. To Raft that is a message delayed on the network, which the protocol allows;
- * the leader's snapshot is otherwise unchanged. Other messages are never held. Held messages
- * left when raft closes are freed, as the network would lose them.
+ * it in the write's callback) is kept, with a copy of its sender's address (libuv frees that
+ * with the connection), and handed to libraft by raftsvc_hold_release() once the take completed.
+ * To Raft that is a message delayed on the network. One install is kept at most: a later one
+ * replaces it (the earlier is dropped, as the network may drop any message, and the leader sends
+ * again what is still needed), so the hold never costs more than one snapshot's memory. Other
+ * messages are never held. An install still held when raft closes is freed.
  */
 #include "raftsvc_impl.h"
 
@@ -23,7 +24,6 @@
 struct raftsvc_held {
 	struct raft_message msg;     /* owns the snapshot's data and configuration */
 	char *address;               /* msg.server_address */
-	struct raftsvc_held *next;
 };
 
 static struct raftsvc *hold_owner(struct raft_io *io)
@@ -31,10 +31,12 @@ static struct raftsvc *hold_owner(struct raft_io *io)
 	return (struct raftsvc *)((char *)io - offsetof(struct raftsvc, io));
 }
 
-static void hold_free_msg(struct raft_message *msg)
+static void hold_free(struct raftsvc_held *h)
 {
-	raft_free(msg->install_snapshot.data.base);
-	raft_configuration_close(&msg->install_snapshot.conf);
+	raft_free(h->msg.install_snapshot.data.base);
+	raft_configuration_close(&h->msg.install_snapshot.conf);
+	free(h->address);
+	free(h);
 }
 
 static void hold_recv(struct raft_io *io, struct raft_message *msg)
@@ -42,31 +44,27 @@ static void hold_recv(struct raft_io *io, struct raft_message *msg)
 	struct raftsvc *s = hold_owner(io);
 	struct raftsvc_held *h;
 
-	if (msg->type != RAFT_INSTALL_SNAPSHOT ||
-	    (!s->raft.legacy.snapshot_taking && !s->held_head)) {
+	if (msg->type != RAFT_INSTALL_SNAPSHOT || (!s->raft.legacy.snapshot_taking && !s->held)) {
 		s->raft_recv(io, msg);
 		return;
 	}
-	if (s->raft_closing) {
-		hold_free_msg(msg); /* raft is closing: nobody will install it */
-		return;
-	}
+	/* The receiver owns an install's data and configuration: from here on, this. */
 	h = calloc(1, sizeof(*h));
-	if (h)
-		h->address = strdup(msg->server_address ? msg->server_address : "");
-	if (!h || !h->address) {
-		/* Lost, as on the network: the leader sends it again after its install timeout. */
-		free(h);
-		hold_free_msg(msg);
-		return;
+	if (!h) {
+		raft_free(msg->install_snapshot.data.base);
+		raft_configuration_close(&msg->install_snapshot.conf);
+		return; /* lost, as on the network */
 	}
 	h->msg = *msg;
+	h->address = strdup(msg->server_address ? msg->server_address : "");
 	h->msg.server_address = h->address;
-	if (s->held_tail)
-		s->held_tail->next = h;
-	else
-		s->held_head = h;
-	s->held_tail = h;
+	if (!h->address || s->raft_closing) {
+		hold_free(h); /* lost; or raft is closing and nobody will install it */
+		return;
+	}
+	if (s->held)
+		hold_free(s->held);
+	s->held = h;
 	s->installs_held++;
 }
 
@@ -87,29 +85,19 @@ void raftsvc_hold_wrap(struct raftsvc *s)
 
 void raftsvc_hold_release(struct raftsvc *s)
 {
-	/* One at a time: an install makes libraft write it, and nothing is taken meanwhile, but
-	 * the flag is what decides. */
-	while (s->held_head && !s->raft.legacy.snapshot_taking && !s->raft_closing) {
-		struct raftsvc_held *h = s->held_head;
+	struct raftsvc_held *h = s->held;
 
-		s->held_head = h->next;
-		if (!s->held_head)
-			s->held_tail = NULL;
-		s->raft_recv(&s->io, &h->msg);
-		free(h->address);
-		free(h);
-	}
+	if (!h || s->raft.legacy.snapshot_taking || s->raft_closing)
+		return;
+	s->held = NULL;
+	s->raft_recv(&s->io, &h->msg); /* libraft owns data and configuration now */
+	free(h->address);
+	free(h);
 }
 
 void raftsvc_hold_drop(struct raftsvc *s)
 {
-	while (s->held_head) {
-		struct raftsvc_held *h = s->held_head;
-
-		s->held_head = h->next;
-		hold_free_msg(&h->msg);
-		free(h->address);
-		free(h);
-	}
-	s->held_tail = NULL;
+	if (s->held)
+		hold_free(s->held);
+	s->held = NULL;
 }

@@ -143,12 +143,12 @@ struct raftsvc {
 	unsigned n_lease;
 	uint64_t snapshots;
 	uint64_t restores;
-	/* raftsvc_hold.c: libraft's io->start and receive callback, and the InstallSnapshot
-	 * messages held while a snapshot is being taken (a FIFO) */
+	/* raftsvc_hold.c: libraft's io->start and receive callback, and the InstallSnapshot held
+	 * while a snapshot is being taken (the latest one) */
 	int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 			raft_io_recv_cb recv);
 	raft_io_recv_cb raft_recv;
-	struct raftsvc_held *held_head, *held_tail;
+	struct raftsvc_held *held;
 	uint64_t installs_held;
 	bool failed;                 /* fatal: fail_err, fail_index, fail_msg */
 	int fail_err;
@@ -219,10 +219,10 @@ int raftsvc_member_incarnation(struct raftsvc *s, char *errmsg, size_t errlen);
 /* raftsvc_hold.c */
 /* Raft thread, after raft_uv_init(): routes received messages through the hold. */
 void raftsvc_hold_wrap(struct raftsvc *s);
-/* Raft thread, after every loop iteration: hands held messages to libraft once no snapshot is
- * being taken. */
+/* Raft thread, after every loop iteration: hands the held install to libraft once no snapshot
+ * is being taken. */
 void raftsvc_hold_release(struct raftsvc *s);
-/* Raft thread, when raft closes: frees the held messages. */
+/* Raft thread, when raft closes: frees the held install. */
 void raftsvc_hold_drop(struct raftsvc *s);
 
 /* raftsvc_fsm.c */
