@@ -411,21 +411,13 @@ void config_usage(FILE *out, const char *prog)
 int config_check(const struct config *cfg, char *err, size_t errlen)
 {
 	struct tls_files files = {cfg->ca_file, cfg->cert_file, cfg->key_file};
-	struct tls_identity id;
 	struct tls_holder *h;
-	char why[256];
-	int rc = 0;
+	int rc;
 
 	h = tls_holder_new(&files, err, errlen);
 	if (h == NULL)
 		return -EINVAL;
-	tls_identity_from_cert(SSL_CTX_get0_certificate(tls_holder_server(h)), &id, why,
-			       sizeof(why));
-	if (strcmp(id.name, cfg->id) != 0) {
-		snprintf(err, errlen, "id is '%s' but cert %s is for '%s'", cfg->id, cfg->cert_file,
-			 id.name);
-		rc = -EINVAL;
-	}
+	rc = tls_holder_check_id(h, cfg->id, err, errlen);
 	tls_holder_free(h);
 	return rc;
 }

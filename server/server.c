@@ -344,18 +344,15 @@ static char **tls_path(struct config *cfg, int i)
 #define TLS_PATH_BITS (CONFIG_BIT(CONFIG_CA_FILE) | CONFIG_BIT(CONFIG_CERT_FILE) | \
 		       CONFIG_BIT(CONFIG_KEY_FILE))
 
-/* Loads the TLS files named by d->cfg and swaps them in. They must pass what start-up demands
- * (config_check(): they load, the key matches, the CA signed a dmlog-peer certificate, and its CN
- * is this server's id, which a reload never changes); tls_holder_reload() then loads them once
- * more and swaps. 0, or a negative errno with err. */
+/* Loads the TLS files named by d->cfg and swaps them in. They must pass what start-up demands:
+ * they load, the key matches, the CA signed a dmlog-peer certificate, and its CN is this
+ * server's id (which a reload never changes), checked on the contexts that are swapped in
+ * (the files are read once). 0, or a negative errno with err. */
 static int reload_tls(struct daemon *d, char *err, size_t errlen)
 {
 	struct tls_files files = {d->cfg.ca_file, d->cfg.cert_file, d->cfg.key_file};
-	int rc = config_check(&d->cfg, err, errlen);
+	int rc = tls_holder_reload(d->srv.tls, &files, d->cfg.id, err, errlen);
 
-	if (rc != 0)
-		return rc;
-	rc = tls_holder_reload(d->srv.tls, &files, err, errlen);
 	if (rc != 0)
 		return rc;
 	raftsvc_set_tls(d->srv.raft, tls_holder_server(d->srv.tls), tls_holder_client(d->srv.tls));
@@ -759,13 +756,9 @@ int server_main(int argc, char *argv[])
 		daemon_cleanup(&d);
 		return CONFIG_EXIT_TLS;
 	}
-	if (config_check(&d.cfg, err, sizeof(err)) != 0) {
-		log_err("cannot start: TLS: %s", err);
-		daemon_cleanup(&d);
-		return CONFIG_EXIT_TLS;
-	}
+	/* Read once: the files that are checked are the ones that serve. */
 	srv->tls = tls_holder_new(&files, err, sizeof(err));
-	if (!srv->tls) {
+	if (!srv->tls || tls_holder_check_id(srv->tls, d.cfg.id, err, sizeof(err)) != 0) {
 		log_err("cannot start: TLS: %s", err);
 		daemon_cleanup(&d);
 		return CONFIG_EXIT_TLS;

@@ -602,8 +602,27 @@ void tls_holder_free(struct tls_holder *h)
 	free(h);
 }
 
-int tls_holder_reload(struct tls_holder *h, const struct tls_files *files, char *err,
-		      size_t errlen)
+/* Whether server's certificate is for id (its CN): 0, or -EINVAL with err naming both. */
+static int ctx_check_id(SSL_CTX *server, const char *id, const char *cert_file, char *err,
+			size_t errlen)
+{
+	struct tls_identity who;
+	char why[256];
+
+	tls_identity_from_cert(SSL_CTX_get0_certificate(server), &who, why, sizeof(why));
+	if (strcmp(who.name, id) == 0)
+		return 0;
+	snprintf(err, errlen, "id is '%s' but cert %s is for '%s'", id, cert_file, who.name);
+	return -EINVAL;
+}
+
+int tls_holder_check_id(const struct tls_holder *h, const char *id, char *err, size_t errlen)
+{
+	return ctx_check_id(h->server, id, h->cert_file, err, errlen);
+}
+
+int tls_holder_reload(struct tls_holder *h, const struct tls_files *files, const char *id,
+		      char *err, size_t errlen)
 {
 	struct tls_files cur = {h->ca_file, h->cert_file, h->key_file};
 	SSL_CTX *server, *client;
@@ -614,11 +633,18 @@ int tls_holder_reload(struct tls_holder *h, const struct tls_files *files, char 
 	rc = tls_holder_build(files, &server, &client, err, errlen);
 	if (rc != 0)
 		return rc;
-	if (files != &cur && tls_holder_set_files(h, files) != 0) {
+	/* Checked on the very contexts that are swapped in: a file replaced meanwhile cannot
+	 * slip through. */
+	if (id)
+		rc = ctx_check_id(server, id, files->cert_file, err, errlen);
+	if (rc == 0 && files != &cur && tls_holder_set_files(h, files) != 0) {
+		snprintf(err, errlen, "TLS: out of memory");
+		rc = -ENOMEM;
+	}
+	if (rc != 0) {
 		SSL_CTX_free(server);
 		SSL_CTX_free(client);
-		snprintf(err, errlen, "TLS: out of memory");
-		return -ENOMEM;
+		return rc;
 	}
 	SSL_CTX_free(h->server);
 	SSL_CTX_free(h->client);

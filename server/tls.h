@@ -109,10 +109,13 @@ struct tls_holder *tls_holder_new(const struct tls_files *files, char *err, size
 void tls_holder_free(struct tls_holder *h);
 
 /* Builds both contexts anew from files (NULL: the files of the last successful load) and swaps
- * them in only if both load and pass the role check; otherwise the current ones stay and err
- * says why. 0 or a negative errno. */
-int tls_holder_reload(struct tls_holder *h, const struct tls_files *files, char *err,
-		      size_t errlen);
+ * them in only if both load and pass the role check and, with id non-NULL, the certificate's
+ * CN is id; otherwise the current ones stay and err says why. 0 or a negative errno. */
+int tls_holder_reload(struct tls_holder *h, const struct tls_files *files, const char *id,
+		      char *err, size_t errlen);
+
+/* Whether the holder's certificate is for id (its CN): 0, or -EINVAL with err naming both. */
+int tls_holder_check_id(const struct tls_holder *h, const char *id, char *err, size_t errlen);
 
 /* The current contexts, borrowed: valid until the next reload or free. Use SSL_new() right
  * away (the SSL then keeps the context alive) or SSL_CTX_up_ref() to keep one. */

@@ -571,20 +571,26 @@ START_TEST(test_holder_keeps_old_ctx_when_new_files_are_bad)
 	ck_assert_uint_eq(tls_holder_generation(h), 0);
 
 	bad.key_file = at(pa, "missing.key");
-	ck_assert_int_eq(tls_holder_reload(h, &bad, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(tls_holder_reload(h, &bad, NULL, err, sizeof(err)), -ENOENT);
 	ck_assert_msg(strstr(err, "missing.key") != NULL, "%s", err);
 	bad = files(pa, "ca.crt", "admin-admin");
-	ck_assert_int_eq(tls_holder_reload(h, &bad, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(tls_holder_reload(h, &bad, NULL, err, sizeof(err)), -EINVAL);
 	bad = files(pa, "ca.crt", "peer-dmlogd1");
 	bad.cert_file = at(dir, "garbage.pem");
-	ck_assert_int_lt(tls_holder_reload(h, &bad, err, sizeof(err)), 0);
+	ck_assert_int_lt(tls_holder_reload(h, &bad, NULL, err, sizeof(err)), 0);
+	/* A good peer certificate, but for another id than the one asked for. */
+	bad = files(pa, "ca.crt", "peer-dmlogd2");
+	ck_assert_int_eq(tls_holder_reload(h, &bad, "dmlogd1", err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "'dmlogd1'") && strstr(err, "'dmlogd2'"), "%s", err);
+	ck_assert_int_eq(tls_holder_check_id(h, "dmlogd1", err, sizeof(err)), 0);
+	ck_assert_int_eq(tls_holder_check_id(h, "dmlogd2", err, sizeof(err)), -EINVAL);
 
 	ck_assert_ptr_eq(tls_holder_server(h), server);
 	ck_assert_ptr_eq(tls_holder_client(h), client);
 	ck_assert_uint_eq(tls_holder_generation(h), 0);
 
-	/* NULL files: the same files again, which load. */
-	ck_assert_int_eq(tls_holder_reload(h, NULL, err, sizeof(err)), 0);
+	/* NULL files: the same files again, which load (and are for dmlogd1). */
+	ck_assert_int_eq(tls_holder_reload(h, NULL, "dmlogd1", err, sizeof(err)), 0);
 	ck_assert_uint_eq(tls_holder_generation(h), 1);
 	tls_holder_free(h);
 	tls_holder_free(NULL);
@@ -608,7 +614,7 @@ START_TEST(test_holder_swaps_and_existing_connections_keep_theirs)
 	before = SSL_new(tls_holder_server(h));
 	ck_assert_ptr_nonnull(before);
 
-	ck_assert_int_eq(tls_holder_reload(h, &fb, err, sizeof(err)), 0);
+	ck_assert_int_eq(tls_holder_reload(h, &fb, NULL, err, sizeof(err)), 0);
 	ck_assert_uint_eq(tls_holder_generation(h), 1);
 
 	/* New connections: CA b now, CA a refused. */
