@@ -9,7 +9,7 @@
  * at once with "userspace log server not found".
  *
  * Signals: SIGTERM/SIGINT stop (outstanding requests get no reply; the kernel resends them to
- * the next bridge), SIGHUP reloads the settings and the TLS files (a new dmlogd connection; the
+ * the next bridge; clears already answered get up to BRIDGE_DRAIN_MS to reach dmlogd), SIGHUP reloads the settings and the TLS files (a new dmlogd connection; the
  * old one finishes what it carries), SIGUSR1 logs the counters.
  */
 #include <errno.h>
@@ -32,6 +32,10 @@
 #ifndef DMLOG_VERSION
 #define DMLOG_VERSION "unknown"
 #endif
+
+/* How long a stopping bridge waits for the clears it answered early to reach dmlogd (each lost
+ * one costs a region's resync); a second stop signal cuts it short. */
+#define BRIDGE_DRAIN_MS 2000u
 
 /* The options a SIGHUP hands to the relay (a new libdmlog handle). */
 #define RELAY_KEYS                                                                              \
@@ -197,6 +201,7 @@ static int run(struct bridge *b)
 	if (notify_ready("relaying", err, sizeof(err)) != 0)
 		log_warning("sd_notify: %s", err);
 	event_base_dispatch(b->base);
+	relay_drain(b->relay, BRIDGE_DRAIN_MS);
 	log_notice("dmlog-bridge stopped");
 	return BRIDGE_EXIT_OK;
 }

@@ -114,12 +114,16 @@ static void relay_slot_fill(struct relay *r, struct relay_slot *s,
 	s->acked = acked;
 	if (relay_slot_marks(s))
 		r->marks_out++;
+	if (acked)
+		r->acked_out++;
 }
 
 static void relay_slot_release(struct relay *r, struct relay_slot *s)
 {
 	if (relay_slot_marks(s))
 		r->marks_out--;
+	if (s->acked && --r->acked_out == 0 && r->draining)
+		event_base_loopbreak(r->base);
 	s->busy = false;
 	s->acked = false;
 	s->next_free = r->free_slots;
@@ -569,6 +573,44 @@ int relay_reconfigure(struct relay *r, const struct relay_options *o, char *err,
 	relay_arm_keepalive(r);
 	event_active(r->reap, EV_TIMEOUT, 0);
 	return 0;
+}
+
+static void relay_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(r->base);
+}
+
+void relay_drain(struct relay *r, unsigned timeout_ms)
+{
+	struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+	struct event *deadline;
+	uint32_t n = r ? r->acked_out : 0;
+
+	if (n == 0)
+		return;
+	transport_pause(r->t, true);
+	r->closing = true; /* no slot release resumes reading */
+	deadline = evtimer_new(r->base, relay_drain_timeout, r);
+	if (deadline == NULL || evtimer_add(deadline, &tv) != 0) {
+		log_warning("stopping: %u clear(s) answered to the kernel may not reach dmlogd "
+			    "(out of memory): their regions stay dirty until resynced", n);
+		if (deadline != NULL)
+			event_free(deadline);
+		return;
+	}
+	log_notice("stopping: waiting up to %u ms for %u clear(s) answered to the kernel to reach "
+		   "dmlogd", timeout_ms, n);
+	r->draining = true;
+	event_base_dispatch(r->base);
+	r->draining = false;
+	event_free(deadline);
+	if (r->acked_out)
+		log_warning("stopping: %u clear(s) answered to the kernel did not reach dmlogd: "
+			    "their regions stay dirty until resynced", r->acked_out);
 }
 
 void relay_free(struct relay *r)

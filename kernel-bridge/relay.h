@@ -127,6 +127,13 @@ struct relay_local_latency {
 struct relay *relay_new(struct event_base *base, struct transport *t, const struct relay_options *o,
 			char *err, size_t errlen);
 
+/* Stopping, before relay_free(): stops reading the kernel and runs base's loop until every
+ * CLEAR answered early (the kernel counts it done, but dmlogd has not confirmed it) got
+ * dmlogd's answer, or timeout_ms passed, or the loop is broken (a second stop signal). A clear
+ * lost here would leave its region dirty: a needless resync, never a wrong "clean". Returns at
+ * once when there is none. Other requests still outstanding may be answered meanwhile. */
+void relay_drain(struct relay *r, unsigned timeout_ms);
+
 /* Stops reading, drops every outstanding request without a reply (the kernel resends them
  * after its timeout, to whichever bridge is there then) and releases the relay. libdmlog
  * releases its TLS connection through callbacks it queues on base: run the loop once more

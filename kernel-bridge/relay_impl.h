@@ -57,6 +57,8 @@ struct relay {
 	struct relay_slot *free_slots;
 	bool paused;                    /* reading stopped at max_outstanding */
 	bool closing;                   /* relay_free() runs: reading stays stopped */
+	bool draining;                  /* relay_drain() runs the loop */
+	uint32_t acked_out;             /* busy slots of clears answered early (relay_drain()) */
 	bool link_up;                   /* the last keepalive ping was answered */
 	bool link_reported;             /* link_up was logged at least once */
 	struct relay_stats stats;

@@ -5,8 +5,8 @@
  * resend and reconnect periods. Covered: readiness (ready file, sd_notify READY=1), a mirror's
  * life through the bridge, kill -9 of the bridge with a request in flight and a new bridge
  * taking over through the kernel's own reconnect loop (CTR with its NUL counted, RESUME, the
- * request again) with the log's state intact, SIGHUP and SIGUSR1, a clean SIGTERM, and the
- * exit statuses of failed starts.
+ * request again) with the log's state intact, SIGHUP and SIGUSR1, a clean SIGTERM (which waits
+ * for the clears it answered early to reach dmlogd), and the exit statuses of failed starts.
  */
 #include <check.h>
 #include <errno.h>
@@ -27,6 +27,7 @@
 
 #include "fake_kernel.h"
 #include "harness.h"
+#include "tcp_proxy.h"
 #include "testmain.h"
 
 #ifndef DMLOG_BRIDGE_PATH
@@ -73,18 +74,24 @@ static void teardown(void)
 		harness_rmdir(dir);
 }
 
-/* Writes the settings file the bridge reads (the command line adds the rest). */
-static void write_ini(void)
+/* Writes the settings file the bridge reads (the command line adds the rest), with dmlogd at
+ * port (0: dmlogd's own). */
+static void write_ini_to(int port)
 {
 	char servers[32];
 
-	snprintf(servers, sizeof(servers), "127.0.0.1:%d", d.port);
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", port ? port : d.port);
 	ck_assert_int_eq(harness_bridge_ini(ini, servers, certs, "node1", sock,
 					    "reconnect_min = 50ms\n"
 					    "reconnect_max = 250ms\n"
 					    "keepalive = 500ms\n"
 					    "log_level = info\n"),
 			 0);
+}
+
+static void write_ini(void)
+{
+	write_ini_to(0);
 }
 
 /* Starts dmlog-bridge with the settings file and extra arguments; returns its pid. */
@@ -258,6 +265,70 @@ START_TEST(killed_bridge_is_replaced_through_the_kernels_reconnect_loop)
 }
 END_TEST
 
+/* Waits (at most 5 s) until a SIGUSR1 dump shows the bridge holding a leased copy of the log,
+ * which lets it answer a CLEAR before dmlogd does (early_clear_ack). */
+static void wait_copy(void)
+{
+	for (int i = 0; i < 50; i++) {
+		int before = log_count(" copies=1 leased=yes ");
+
+		kill(bridge_pid, SIGUSR1);
+		usleep(100 * 1000);
+		if (log_count(" copies=1 leased=yes ") > before)
+			return;
+	}
+	ck_abort_msg("the bridge holds no leased copy of the log (see %s)", logfile);
+}
+
+/* SIGTERM while a CLEAR the kernel was answered for has not reached dmlogd: the bridge waits
+ * for it (at most 2 s) before it exits, so its region does not stay dirty. The bridge reaches
+ * dmlogd through a proxy that holds the bridge's bytes (blackhole) until 300 ms after the
+ * signal; a bridge that exited at once would have the held CLEAR thrown away with its
+ * connection, and the region would read dirty afterwards. */
+START_TEST(sigterm_waits_for_the_clears_answered_early)
+{
+	struct tcp_proxy_route route = {0, d.port};
+	struct tcp_proxy_options po = {&route, 1, false, 0, 0};
+	struct tcp_proxy *proxy;
+	struct fake_kernel *fk;
+	struct fake_kernel_reply r;
+	char err[256];
+
+	proxy = tcp_proxy_new(&po, err);
+	ck_assert_msg(proxy != NULL, "%s", err);
+	write_ini_to(tcp_proxy_port(proxy, 0));
+	start_bridge();
+	fk = kernel();
+	ck_assert_int_eq(call(fk, DM_ULOG_CTR, ARGS, strlen(ARGS), &r), 0);
+	ck_assert_int_eq(call(fk, DM_ULOG_GET_REGION_SIZE, NULL, 0, &r), 0);
+	ck_assert_int_eq(call(fk, DM_ULOG_RESUME, NULL, 0, &r), 0);
+	ck_assert_int_eq(call(fk, DM_ULOG_MARK_REGION, &(uint64_t){3}, 8, &r), 0);
+	ck_assert_int_eq(call(fk, DM_ULOG_FLUSH, NULL, 0, &r), 0);
+	expect_flag(fk, DM_ULOG_IS_CLEAN, 3, S64_0);
+	wait_copy();
+
+	ck_assert_int_eq(tcp_proxy_set(proxy, 0, TCP_PROXY_UP, TCP_PROXY_BLACKHOLE, 0), 0);
+	/* Answered although nothing reaches dmlogd: answered early. */
+	ck_assert_int_eq(call(fk, DM_ULOG_CLEAR_REGION, &(uint64_t){3}, 8, &r), 0);
+	ck_assert_int_eq(kill(bridge_pid, SIGTERM), 0);
+	usleep(300 * 1000);
+	ck_assert_int_eq(waitpid(bridge_pid, NULL, WNOHANG), 0); /* still waiting for it */
+	ck_assert_int_eq(tcp_proxy_set(proxy, 0, TCP_PROXY_UP, TCP_PROXY_PASS, 0), 0);
+	ck_assert_int_eq(stop_bridge(0), 0);
+	ck_assert_int_eq(log_count("stopping: waiting up to 2000 ms for 1 clear(s)"), 1);
+	ck_assert_int_eq(log_count("did not reach dmlogd"), 0);
+
+	/* A new bridge, straight to dmlogd; the kernel reconnects: region 3 is clean. */
+	unlink(ready);
+	write_ini();
+	start_bridge();
+	expect_flag(fk, DM_ULOG_IS_CLEAN, 3, S64_1);
+	fake_kernel_free(fk);
+	ck_assert_int_eq(stop_bridge(SIGTERM), 0);
+	tcp_proxy_free(proxy);
+}
+END_TEST
+
 START_TEST(readiness_is_reported_to_systemd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -325,6 +396,7 @@ static Suite *bridge_suite(void)
 
 	tcase_add_test(tc, mirror_life_through_the_bridge_binary);
 	tcase_add_test(tc, killed_bridge_is_replaced_through_the_kernels_reconnect_loop);
+	tcase_add_test(tc, sigterm_waits_for_the_clears_answered_early);
 	tcase_add_test(tc, readiness_is_reported_to_systemd);
 	tcase_add_test(tc, failed_starts_have_their_exit_status);
 	return s;
