@@ -411,15 +411,12 @@ void config_usage(FILE *out, const char *prog)
 int config_check(const struct config *cfg, char *err, size_t errlen)
 {
 	struct tls_files files = {cfg->ca_file, cfg->cert_file, cfg->key_file};
-	struct tls_holder *h;
-	int rc;
+	struct tls_holder *h = tls_holder_new(&files, cfg->id, err, errlen);
 
-	h = tls_holder_new(&files, err, errlen);
 	if (h == NULL)
 		return -EINVAL;
-	rc = tls_holder_check_id(h, cfg->id, err, errlen);
 	tls_holder_free(h);
-	return rc;
+	return 0;
 }
 
 static int config_check_obj(const void *obj, char *err, size_t errlen)

@@ -757,8 +757,8 @@ int server_main(int argc, char *argv[])
 		return CONFIG_EXIT_TLS;
 	}
 	/* Read once: the files that are checked are the ones that serve. */
-	srv->tls = tls_holder_new(&files, err, sizeof(err));
-	if (!srv->tls || tls_holder_check_id(srv->tls, d.cfg.id, err, sizeof(err)) != 0) {
+	srv->tls = tls_holder_new(&files, d.cfg.id, err, sizeof(err));
+	if (!srv->tls) {
 		log_err("cannot start: TLS: %s", err);
 		daemon_cleanup(&d);
 		return CONFIG_EXIT_TLS;

@@ -533,14 +533,31 @@ struct tls_holder {
 };
 
 /* Builds the pair of contexts from f; both or neither. */
-static int tls_holder_build(const struct tls_files *f, SSL_CTX **server, SSL_CTX **client,
-			    char *err, size_t errlen)
+/* Whether server's certificate is for id (its CN): 0, or -EINVAL with err naming both. */
+static int ctx_check_id(SSL_CTX *server, const char *id, const char *cert_file, char *err,
+			size_t errlen)
+{
+	struct tls_identity who;
+	char why[256];
+
+	tls_identity_from_cert(SSL_CTX_get0_certificate(server), &who, why, sizeof(why));
+	if (strcmp(who.name, id) == 0)
+		return 0;
+	snprintf(err, errlen, "id is '%s' but cert %s is for '%s'", id, cert_file, who.name);
+	return -EINVAL;
+}
+
+/* Both contexts from f, the certificate a dmlog-peer one and, with id non-NULL, for id. */
+static int tls_holder_build(const struct tls_files *f, const char *id, SSL_CTX **server,
+			    SSL_CTX **client, char *err, size_t errlen)
 {
 	int rc = tls_server_build(f, server, err, errlen);
 
 	if (rc != 0)
 		return rc;
 	rc = tls_ctx_check_role(*server, TLS_ROLE_PEER, err, errlen);
+	if (rc == 0 && id)
+		rc = ctx_check_id(*server, id, f->cert_file, err, errlen);
 	if (rc == 0)
 		rc = tls_client_build(f, client, err, errlen);
 	if (rc != 0) {
@@ -570,7 +587,8 @@ static int tls_holder_set_files(struct tls_holder *h, const struct tls_files *f)
 	return 0;
 }
 
-struct tls_holder *tls_holder_new(const struct tls_files *files, char *err, size_t errlen)
+struct tls_holder *tls_holder_new(const struct tls_files *files, const char *id, char *err,
+				  size_t errlen)
 {
 	struct tls_holder *h = calloc(1, sizeof(*h));
 
@@ -578,7 +596,7 @@ struct tls_holder *tls_holder_new(const struct tls_files *files, char *err, size
 		snprintf(err, errlen, "TLS: out of memory");
 		return NULL;
 	}
-	if (tls_holder_build(files, &h->server, &h->client, err, errlen) != 0) {
+	if (tls_holder_build(files, id, &h->server, &h->client, err, errlen) != 0) {
 		free(h);
 		return NULL;
 	}
@@ -602,25 +620,6 @@ void tls_holder_free(struct tls_holder *h)
 	free(h);
 }
 
-/* Whether server's certificate is for id (its CN): 0, or -EINVAL with err naming both. */
-static int ctx_check_id(SSL_CTX *server, const char *id, const char *cert_file, char *err,
-			size_t errlen)
-{
-	struct tls_identity who;
-	char why[256];
-
-	tls_identity_from_cert(SSL_CTX_get0_certificate(server), &who, why, sizeof(why));
-	if (strcmp(who.name, id) == 0)
-		return 0;
-	snprintf(err, errlen, "id is '%s' but cert %s is for '%s'", id, cert_file, who.name);
-	return -EINVAL;
-}
-
-int tls_holder_check_id(const struct tls_holder *h, const char *id, char *err, size_t errlen)
-{
-	return ctx_check_id(h->server, id, h->cert_file, err, errlen);
-}
-
 int tls_holder_reload(struct tls_holder *h, const struct tls_files *files, const char *id,
 		      char *err, size_t errlen)
 {
@@ -630,21 +629,16 @@ int tls_holder_reload(struct tls_holder *h, const struct tls_files *files, const
 
 	if (files == NULL)
 		files = &cur;
-	rc = tls_holder_build(files, &server, &client, err, errlen);
+	/* The id is checked on the very contexts that are swapped in: a file replaced meanwhile
+	 * cannot slip through. */
+	rc = tls_holder_build(files, id, &server, &client, err, errlen);
 	if (rc != 0)
 		return rc;
-	/* Checked on the very contexts that are swapped in: a file replaced meanwhile cannot
-	 * slip through. */
-	if (id)
-		rc = ctx_check_id(server, id, files->cert_file, err, errlen);
-	if (rc == 0 && files != &cur && tls_holder_set_files(h, files) != 0) {
-		snprintf(err, errlen, "TLS: out of memory");
-		rc = -ENOMEM;
-	}
-	if (rc != 0) {
+	if (files != &cur && tls_holder_set_files(h, files) != 0) {
 		SSL_CTX_free(server);
 		SSL_CTX_free(client);
-		return rc;
+		snprintf(err, errlen, "TLS: out of memory");
+		return -ENOMEM;
 	}
 	SSL_CTX_free(h->server);
 	SSL_CTX_free(h->client);

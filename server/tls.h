@@ -101,21 +101,19 @@ int tls_peer_identity(SSL *ssl, struct tls_identity *id, char *err, size_t errle
 struct tls_holder;
 
 /* Loads the server and the client context from files (copied) and checks that the certificate
- * is a dmlog-peer one. Owned; NULL with err. */
-struct tls_holder *tls_holder_new(const struct tls_files *files, char *err, size_t errlen);
+ * is a dmlog-peer one and, with id non-NULL, that its CN is id. Owned; NULL with err. */
+struct tls_holder *tls_holder_new(const struct tls_files *files, const char *id, char *err,
+				  size_t errlen);
 
 /* Frees the holder and drops its references to the contexts (connections keep theirs).
  * NULL is a no-op. */
 void tls_holder_free(struct tls_holder *h);
 
 /* Builds both contexts anew from files (NULL: the files of the last successful load) and swaps
- * them in only if both load and pass the role check and, with id non-NULL, the certificate's
- * CN is id; otherwise the current ones stay and err says why. 0 or a negative errno. */
+ * them in only if both pass what tls_holder_new() checks (id: NULL or the CN required);
+ * otherwise the current ones stay and err says why. 0 or a negative errno. */
 int tls_holder_reload(struct tls_holder *h, const struct tls_files *files, const char *id,
 		      char *err, size_t errlen);
-
-/* Whether the holder's certificate is for id (its CN): 0, or -EINVAL with err naming both. */
-int tls_holder_check_id(const struct tls_holder *h, const char *id, char *err, size_t errlen);
 
 /* The current contexts, borrowed: valid until the next reload or free. Use SSL_new() right
  * away (the SSL then keeps the context alive) or SSL_CTX_up_ref() to keep one. */

@@ -547,10 +547,10 @@ START_TEST(test_holder_refuses_non_peer_cert)
 	struct tls_files f = files(pa, "ca.crt", "node-node1");
 	char err[512];
 
-	ck_assert_ptr_null(tls_holder_new(&f, err, sizeof(err)));
+	ck_assert_ptr_null(tls_holder_new(&f, NULL, err, sizeof(err)));
 	ck_assert_str_eq(err, "own certificate has OU dmlog-node, dmlogd needs dmlog-peer");
 	f = files(pa, "ca.crt", "noou");
-	ck_assert_ptr_null(tls_holder_new(&f, err, sizeof(err)));
+	ck_assert_ptr_null(tls_holder_new(&f, NULL, err, sizeof(err)));
 	ck_assert_msg(strstr(err, "no OU") != NULL, "%s", err);
 }
 END_TEST
@@ -560,7 +560,7 @@ START_TEST(test_holder_keeps_old_ctx_when_new_files_are_bad)
 	struct tls_files good = files(pa, "ca.crt", "peer-dmlogd1");
 	struct tls_files bad = good;
 	char err[512];
-	struct tls_holder *h = tls_holder_new(&good, err, sizeof(err));
+	struct tls_holder *h = tls_holder_new(&good, NULL, err, sizeof(err));
 	SSL_CTX *server, *client;
 
 	ck_assert_msg(h != NULL, "%s", err);
@@ -582,8 +582,16 @@ START_TEST(test_holder_keeps_old_ctx_when_new_files_are_bad)
 	bad = files(pa, "ca.crt", "peer-dmlogd2");
 	ck_assert_int_eq(tls_holder_reload(h, &bad, "dmlogd1", err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, "'dmlogd1'") && strstr(err, "'dmlogd2'"), "%s", err);
-	ck_assert_int_eq(tls_holder_check_id(h, "dmlogd1", err, sizeof(err)), 0);
-	ck_assert_int_eq(tls_holder_check_id(h, "dmlogd2", err, sizeof(err)), -EINVAL);
+	{
+		struct tls_files one = files(pa, "ca.crt", "peer-dmlogd1");
+		struct tls_holder *other = tls_holder_new(&one, "dmlogd2", err, sizeof(err));
+
+		ck_assert_ptr_null(other);
+		ck_assert_msg(strstr(err, "'dmlogd2'") && strstr(err, "'dmlogd1'"), "%s", err);
+		other = tls_holder_new(&one, "dmlogd1", err, sizeof(err));
+		ck_assert_msg(other != NULL, "%s", err);
+		tls_holder_free(other);
+	}
 
 	ck_assert_ptr_eq(tls_holder_server(h), server);
 	ck_assert_ptr_eq(tls_holder_client(h), client);
@@ -605,7 +613,7 @@ START_TEST(test_holder_swaps_and_existing_connections_keep_theirs)
 	struct tls_files node_b = files(pb, "ca.crt", "node-node1");
 	struct side srv, cli;
 	char err[512];
-	struct tls_holder *h = tls_holder_new(&fa, err, sizeof(err));
+	struct tls_holder *h = tls_holder_new(&fa, NULL, err, sizeof(err));
 	SSL *before;
 	SSL_CTX *cctx;
 
