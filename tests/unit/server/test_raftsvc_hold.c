@@ -1,6 +1,7 @@
 /* test_raftsvc_hold.c: the hold of InstallSnapshot messages while a snapshot is being written
- * (server/raftsvc_hold.c), on its own: a raftsvc whose raft_io start is a stub and whose libraft
- * receive callback records what reaches it.
+ * (server/raftsvc_hold.c), on its own: a raftsvc whose raft_io start stands in for libuv's
+ * backend (it keeps the receive callback the hold hands it) and whose libraft receive callback
+ * records what reaches it.
  *
  * The whole path on real libraft, where the crash this hold prevents happens, is
  * test_snapshot_sent_while_one_is_written in test_raftsvc_group.c.
@@ -23,7 +24,7 @@ static struct {
 } got[MAXGOT];
 static int n_got;
 
-static int stub_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+static int backend_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
 		      raft_io_recv_cb recv)
 {
 	(void)io;
@@ -57,7 +58,7 @@ static void setup(void)
 	memset(&s, 0, sizeof(s));
 	memset(got, 0, sizeof(got));
 	n_got = 0;
-	s.io.start = stub_start;
+	s.io.start = backend_start;
 	raftsvc_hold_wrap(&s);
 	ck_assert_int_eq(s.io.start(&s.io, 100, NULL, record), 0);
 	ck_assert_ptr_nonnull(hold_cb);
