@@ -280,25 +280,24 @@ static void wait_copy(void)
 	ck_abort_msg("the bridge holds no leased copy of the log (see %s)", logfile);
 }
 
-/* SIGTERM while a CLEAR the kernel was answered for has not reached dmlogd: the bridge waits
- * for it (at most 2 s) before it exits, so its region does not stay dirty. The bridge reaches
- * dmlogd through a proxy that holds the bridge's bytes (blackhole) until 300 ms after the
- * signal; a bridge that exited at once would have the held CLEAR thrown away with its
- * connection, and the region would read dirty afterwards. */
-START_TEST(sigterm_waits_for_the_clears_answered_early)
+/* The start of both SIGTERM cases below: a bridge reaching dmlogd through a proxy, region 3
+ * marked and flushed, the proxy then holding the bridge's bytes (blackhole), a CLEAR of region 3
+ * answered early by the bridge, and SIGTERM. */
+static struct tcp_proxy *sigterm_with_a_clear_held(struct fake_kernel **fkp)
 {
-	struct tcp_proxy_route route = {0, d.port};
+	static struct tcp_proxy_route route;
 	struct tcp_proxy_options po = {&route, 1, false, 0, 0};
 	struct tcp_proxy *proxy;
 	struct fake_kernel *fk;
 	struct fake_kernel_reply r;
 	char err[256];
 
+	route = (struct tcp_proxy_route){0, d.port};
 	proxy = tcp_proxy_new(&po, err);
 	ck_assert_msg(proxy != NULL, "%s", err);
 	write_ini_to(tcp_proxy_port(proxy, 0));
 	start_bridge();
-	fk = kernel();
+	*fkp = fk = kernel();
 	ck_assert_int_eq(call(fk, DM_ULOG_CTR, ARGS, strlen(ARGS), &r), 0);
 	ck_assert_int_eq(call(fk, DM_ULOG_GET_REGION_SIZE, NULL, 0, &r), 0);
 	ck_assert_int_eq(call(fk, DM_ULOG_RESUME, NULL, 0, &r), 0);
@@ -306,26 +305,62 @@ START_TEST(sigterm_waits_for_the_clears_answered_early)
 	ck_assert_int_eq(call(fk, DM_ULOG_FLUSH, NULL, 0, &r), 0);
 	expect_flag(fk, DM_ULOG_IS_CLEAN, 3, S64_0);
 	wait_copy();
-
 	ck_assert_int_eq(tcp_proxy_set(proxy, 0, TCP_PROXY_UP, TCP_PROXY_BLACKHOLE, 0), 0);
 	/* Answered although nothing reaches dmlogd: answered early. */
 	ck_assert_int_eq(call(fk, DM_ULOG_CLEAR_REGION, &(uint64_t){3}, 8, &r), 0);
 	ck_assert_int_eq(kill(bridge_pid, SIGTERM), 0);
+	return proxy;
+}
+
+/* After a SIGTERM case: a new bridge, straight to dmlogd; the kernel reconnects through it and
+ * reads region 3's IS_CLEAN (want). */
+static void region_3_through_a_new_bridge(struct fake_kernel *fk, const uint8_t *want)
+{
+	unlink(ready);
+	write_ini();
+	start_bridge();
+	expect_flag(fk, DM_ULOG_IS_CLEAN, 3, want);
+	fake_kernel_free(fk);
+	ck_assert_int_eq(stop_bridge(SIGTERM), 0);
+}
+
+/* SIGTERM while a CLEAR the kernel was answered for has not reached dmlogd: the bridge waits
+ * for it (at most 2 s) before it exits, so its region does not stay dirty. The proxy passes
+ * again 300 ms after the signal; a bridge that exited at once would have the held CLEAR thrown
+ * away with its connection, and the region would read dirty afterwards. */
+START_TEST(sigterm_waits_for_the_clears_answered_early)
+{
+	struct fake_kernel *fk;
+	struct tcp_proxy *proxy = sigterm_with_a_clear_held(&fk);
+
 	usleep(300 * 1000);
 	ck_assert_int_eq(waitpid(bridge_pid, NULL, WNOHANG), 0); /* still waiting for it */
 	ck_assert_int_eq(tcp_proxy_set(proxy, 0, TCP_PROXY_UP, TCP_PROXY_PASS, 0), 0);
 	ck_assert_int_eq(stop_bridge(0), 0);
 	ck_assert_int_eq(log_count("stopping: waiting up to 2000 ms for 1 clear(s)"), 1);
 	ck_assert_int_eq(log_count("did not reach dmlogd"), 0);
-
-	/* A new bridge, straight to dmlogd; the kernel reconnects: region 3 is clean. */
-	unlink(ready);
-	write_ini();
-	start_bridge();
-	expect_flag(fk, DM_ULOG_IS_CLEAN, 3, S64_1);
-	fake_kernel_free(fk);
-	ck_assert_int_eq(stop_bridge(SIGTERM), 0);
+	region_3_through_a_new_bridge(fk, S64_1);
 	tcp_proxy_free(proxy);
+}
+END_TEST
+
+/* The same, but dmlogd stays out of reach: the bridge gives up after 2 s, says so, exits 0, and
+ * the clear is lost the safe way: region 3 reads dirty (a resync), never clean. */
+START_TEST(sigterm_gives_up_on_held_clears_after_two_seconds)
+{
+	struct fake_kernel *fk;
+	struct tcp_proxy *proxy = sigterm_with_a_clear_held(&fk);
+	struct timespec t0, t1;
+	double s;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(stop_bridge(0), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(s > 1.5 && s < 6.0, "the bridge exited %.2f s after SIGTERM", s);
+	ck_assert_int_eq(log_count("1 clear(s) answered to the kernel did not reach dmlogd"), 1);
+	tcp_proxy_free(proxy); /* its held bytes go with it */
+	region_3_through_a_new_bridge(fk, S64_0);
 }
 END_TEST
 
@@ -397,6 +432,7 @@ static Suite *bridge_suite(void)
 	tcase_add_test(tc, mirror_life_through_the_bridge_binary);
 	tcase_add_test(tc, killed_bridge_is_replaced_through_the_kernels_reconnect_loop);
 	tcase_add_test(tc, sigterm_waits_for_the_clears_answered_early);
+	tcase_add_test(tc, sigterm_gives_up_on_held_clears_after_two_seconds);
 	tcase_add_test(tc, readiness_is_reported_to_systemd);
 	tcase_add_test(tc, failed_starts_have_their_exit_status);
 	return s;
